@@ -1,0 +1,100 @@
+package domain
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// configJSON is EvaluationConfig on the wire: durations as Go duration strings ("90m", "2h"),
+// which people can read and write in a start file.
+type configJSON struct {
+	Window              string `json:"window"`
+	MinSamples          int    `json:"min_samples"`
+	SampleInterval      string `json:"sample_interval"`
+	CommentCooldown     string `json:"comment_cooldown"`
+	EditCooldown        string `json:"edit_cooldown"`
+	ThreadCooldown      string `json:"thread_cooldown"`
+	MaxActionsPerWindow int    `json:"max_actions_per_window"`
+	Horizon             string `json:"horizon"`
+}
+
+// MarshalJSON writes durations as strings.
+func (c EvaluationConfig) MarshalJSON() ([]byte, error) {
+	return json.Marshal(configJSON{
+		Window:              c.Window.String(),
+		MinSamples:          c.MinSamples,
+		SampleInterval:      c.SampleInterval.String(),
+		CommentCooldown:     c.CommentCooldown.String(),
+		EditCooldown:        c.EditCooldown.String(),
+		ThreadCooldown:      c.ThreadCooldown.String(),
+		MaxActionsPerWindow: c.MaxActionsPerWindow,
+		Horizon:             c.Horizon.String(),
+	})
+}
+
+// UnmarshalJSON reads durations as strings. Fields that are absent keep the value c already
+// has, so decoding into DefaultConfig() overrides only what the input names.
+func (c *EvaluationConfig) UnmarshalJSON(data []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	durations := []struct {
+		name string
+		dst  *time.Duration
+	}{
+		{"window", &c.Window},
+		{"sample_interval", &c.SampleInterval},
+		{"comment_cooldown", &c.CommentCooldown},
+		{"edit_cooldown", &c.EditCooldown},
+		{"thread_cooldown", &c.ThreadCooldown},
+		{"horizon", &c.Horizon},
+	}
+	for _, d := range durations {
+		v, ok := raw[d.name]
+		if !ok {
+			continue
+		}
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return fieldErr("config."+d.name, "must be a duration string such as \"90m\"")
+		}
+		parsed, err := time.ParseDuration(s)
+		if err != nil {
+			return fieldErr("config."+d.name, "%v", err)
+		}
+		*d.dst = parsed
+	}
+	ints := []struct {
+		name string
+		dst  *int
+	}{
+		{"min_samples", &c.MinSamples},
+		{"max_actions_per_window", &c.MaxActionsPerWindow},
+	}
+	for _, n := range ints {
+		v, ok := raw[n.name]
+		if !ok {
+			continue
+		}
+		if err := json.Unmarshal(v, n.dst); err != nil {
+			return fieldErr("config."+n.name, "must be a whole number")
+		}
+	}
+	for name := range raw {
+		if !knownConfigField(name) {
+			return fieldErr("config."+name, "unknown field")
+		}
+	}
+	return nil
+}
+
+func knownConfigField(name string) bool {
+	switch name {
+	case "window", "min_samples", "sample_interval", "comment_cooldown", "edit_cooldown",
+		"thread_cooldown", "max_actions_per_window", "horizon":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,110 @@
+// Package domain holds Resurge's policy and types: what a post is, how engagement stagnation is
+// scored, which corrective action a tier calls for, and when an action may run. It is plain Go with
+// no Temporal imports so that the rules can be read, tested and reused (by the starter's dry run,
+// by the workflows) without knowing anything about the runtime that drives them.
+package domain
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// ActionType is a corrective action a post can receive.
+type ActionType string
+
+const (
+	ActionComment ActionType = "comment"
+	ActionEdit    ActionType = "edit"
+	ActionThread  ActionType = "thread"
+)
+
+// ActionTypes lists the action types in a fixed order (never iterate a map for output).
+var ActionTypes = []ActionType{ActionComment, ActionEdit, ActionThread}
+
+// Valid reports whether a is one of the known action types.
+func (a ActionType) Valid() bool {
+	return a == ActionComment || a == ActionEdit || a == ActionThread
+}
+
+// Tier is the severity of a post's stagnation; it decides the action.
+type Tier string
+
+const (
+	Tier1 Tier = "tier_1"
+	Tier2 Tier = "tier_2"
+	Tier3 Tier = "tier_3"
+)
+
+// Valid reports whether t is one of the known tiers.
+func (t Tier) Valid() bool { return t == Tier1 || t == Tier2 || t == Tier3 }
+
+// Level is the tier as a number (1..3), 0 for an unknown tier.
+func (t Tier) Level() int {
+	switch t {
+	case Tier1:
+		return 1
+	case Tier2:
+		return 2
+	case Tier3:
+		return 3
+	}
+	return 0
+}
+
+// ActionStatus is where an action record stands.
+type ActionStatus string
+
+const (
+	StatusRunning ActionStatus = "running"
+	StatusSuccess ActionStatus = "success"
+	StatusFailed  ActionStatus = "failed"
+	// StatusBlocked means the safety arbiter denied or locked the action: nothing reached the
+	// platform.
+	StatusBlocked ActionStatus = "blocked"
+)
+
+// Valid reports whether s is one of the known statuses.
+func (s ActionStatus) Valid() bool {
+	return s == StatusRunning || s == StatusSuccess || s == StatusFailed || s == StatusBlocked
+}
+
+// Post is one published post that Resurge watches, with the texts of the actions it may take.
+type Post struct {
+	ID       string `json:"id"`
+	Platform string `json:"platform"`
+	// Agent is the account the automation acts as; monitors grade agents.
+	Agent       string   `json:"agent"`
+	CommentText string   `json:"comment_text"`
+	EditText    string   `json:"edit_text"`
+	ThreadTexts []string `json:"thread_texts"`
+}
+
+// MetricsSample is one reading of a post's cumulative counters.
+type MetricsSample struct {
+	At          time.Time `json:"at"`
+	Impressions int64     `json:"impressions"`
+	Engagements int64     `json:"engagements"`
+}
+
+// ActionRecord is one entry of a post's action log. Its JSON form is the reference executor's
+// persisted history format, so users can bring their history along (see DecodeActionLog).
+type ActionRecord struct {
+	Key         string          `json:"idempotency_key"`
+	PostID      string          `json:"post_id"`
+	Action      ActionType      `json:"action_type"`
+	Tier        Tier            `json:"tier"`
+	InitiatedAt time.Time       `json:"initiated_at"`
+	Status      ActionStatus    `json:"status"`
+	Attempts    int             `json:"attempts"`
+	Outcome     json.RawMessage `json:"outcome,omitempty"`
+	ErrorCode   string          `json:"error_code,omitempty"`
+	// FinishedAt is when the record reached its final status (zero while running).
+	FinishedAt time.Time `json:"finished_at,omitempty"`
+	// Reasons says why an action was blocked (the arbiter's reasons) or why it failed.
+	Reasons []string `json:"reasons,omitempty"`
+}
+
+// Finished reports whether the record reached a final outcome on the platform.
+func (r ActionRecord) Finished() bool {
+	return r.Status == StatusSuccess || r.Status == StatusFailed
+}

@@ -1,0 +1,208 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"resurge/activities"
+	"resurge/domain"
+	"resurge/platform"
+)
+
+// acts is a nil *Activities used only to name activity methods; the worker registers the real
+// one with its dependencies.
+var acts *activities.Activities
+
+// takeSample reads the metrics and keeps the sample when it is valid. It returns false when the
+// platform says the post is gone.
+func (w *postWorkflow) takeSample(ctx workflow.Context) bool {
+	now := workflow.Now(ctx)
+	w.c.NextSampleAt = w.c.NextSampleAt.Add(w.in.Config.SampleInterval)
+	if w.c.NextSampleAt.Before(now) {
+		// Behind schedule (the worker was down): sample on a fresh cadence rather than in a burst.
+		w.c.NextSampleAt = now.Add(w.in.Config.SampleInterval)
+	}
+	var s domain.MetricsSample
+	la := workflow.WithLocalActivityOptions(ctx, fetchMetricsOptions())
+	err := workflow.ExecuteLocalActivity(la, acts.FetchMetrics, activities.FetchMetricsInput{
+		PostID: w.in.Post.ID, Platform: w.in.Post.Platform,
+	}).Get(ctx, &s)
+	if err != nil {
+		code, _ := activities.FailureCode(err)
+		if code == platform.CodePostGone {
+			w.endReason = EndPostGone
+			return false
+		}
+		w.c.LastError = "metrics: " + err.Error()
+		if code == platform.CodeInvalidResponse {
+			w.reject(ctx, "metrics reply", err)
+		}
+		return true
+	}
+	var prev *domain.MetricsSample
+	if n := len(w.c.Samples); n > 0 {
+		prev = &w.c.Samples[n-1]
+	}
+	if err := domain.ValidateSample(s, prev, now.Add(clockSkew)); err != nil {
+		w.reject(ctx, "metrics sample", err)
+		return true
+	}
+	w.c.LastError = ""
+	w.c.Samples = append(w.c.Samples, s)
+	w.trimSamples(s.At)
+	return true
+}
+
+// trimSamples drops samples that can no longer be inside any future window; the newest one is
+// always kept, as the reference for the next sample's validation.
+func (w *postWorkflow) trimSamples(newest time.Time) {
+	cutoff := newest.Add(-w.in.Config.Window)
+	keep := w.c.Samples[:0]
+	for i, s := range w.c.Samples {
+		if !s.At.Before(cutoff) || i == len(w.c.Samples)-1 {
+			keep = append(keep, s)
+		}
+	}
+	w.c.Samples = keep
+}
+
+// evaluate plans and, when the plan is eligible, acts.
+func (w *postWorkflow) evaluate(ctx workflow.Context) {
+	now := w.planTime(ctx)
+	var plan domain.Plan
+	la := workflow.WithLocalActivityOptions(ctx, planOptions())
+	err := workflow.ExecuteLocalActivity(la, acts.PlanAction, activities.PlanInput{
+		PostID: w.in.Post.ID, Log: w.c.Log, Samples: w.c.Samples, Config: w.in.Config, Now: now,
+	}).Get(ctx, &plan)
+	if err != nil {
+		w.c.LastError = "plan: " + err.Error()
+		return
+	}
+	w.c.LastPlan = &plan
+	if !plan.Eligible {
+		w.state = StateWatching
+		if plan.CooldownUntil != nil {
+			w.state = StateCoolingDown
+		}
+		w.updateUI(ctx)
+		return
+	}
+	w.act(ctx, plan, now)
+}
+
+// planTime is the workflow's time, or the newest sample's when the platform's clock runs ahead
+// of it, so that the sample just read is inside the window.
+func (w *postWorkflow) planTime(ctx workflow.Context) time.Time {
+	now := workflow.Now(ctx)
+	if n := len(w.c.Samples); n > 0 && w.c.Samples[n-1].At.After(now) {
+		return w.c.Samples[n-1].At
+	}
+	return now
+}
+
+// act asks the arbiter for permission and performs the planned action.
+func (w *postWorkflow) act(ctx workflow.Context, plan domain.Plan, now time.Time) {
+	w.state = StateActing
+	w.updateUI(ctx)
+	texts := w.texts(plan.Action)
+	decision := w.askPermission(ctx, domain.ArbitrationRequest{
+		PostID: w.in.Post.ID, Agent: w.in.Post.Agent, Platform: w.in.Post.Platform,
+		Action: plan.Action, Tier: plan.Tier, Key: plan.Key, Texts: texts, Score: plan.Score, At: now,
+	})
+	w.c.LastPermission = &decision
+	rec := w.record(plan, now)
+	if !decision.Allowed() {
+		rec.Status = domain.StatusBlocked
+		rec.Reasons = append([]string(nil), decision.Reasons...)
+		rec.FinishedAt = now
+		w.state = StateBlocked
+		w.updateUI(ctx)
+		return
+	}
+	// An earlier attempt with this key may have reached the platform even though it was
+	// recorded as failed (a timeout leaves the outcome unknown): look before acting again.
+	verify := rec.Attempts > 0
+	rec.Status, rec.InitiatedAt, rec.FinishedAt = domain.StatusRunning, now, time.Time{}
+	rec.ErrorCode, rec.Reasons, rec.Outcome = "", nil, nil
+
+	in := activities.ActionInput{
+		PostID: w.in.Post.ID, Platform: w.in.Post.Platform, Action: plan.Action, Tier: plan.Tier,
+		Key: plan.Key, Verify: verify,
+	}
+	if plan.Action == domain.ActionThread {
+		in.Parts = texts
+	} else {
+		in.Text = texts[0]
+	}
+	summary := fmt.Sprintf("%s on %s (%s)", plan.Action, w.in.Post.ID, plan.Tier)
+	var res activities.ActionResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, actionOptions(summary)),
+		acts.PerformAction, in).Get(ctx, &res)
+	// The record may have moved in the log while we waited only if the log was appended to,
+	// which nothing does concurrently; look it up again anyway to keep the pointer honest.
+	rec = w.findRecord(plan.Key)
+	rec.FinishedAt = workflow.Now(ctx)
+	if err != nil {
+		code, attempts := activities.FailureCode(err)
+		rec.Status, rec.ErrorCode = domain.StatusFailed, code
+		rec.Attempts += int(max(attempts, 1))
+		rec.Reasons = []string{err.Error()}
+	} else {
+		rec.Status = domain.StatusSuccess
+		rec.Attempts += int(max(res.Attempts, 1))
+		rec.Outcome = res.Effect.Outcome()
+	}
+	w.state = StateWatching
+	w.updateUI(ctx)
+	w.reportOutcome(ctx, *rec)
+}
+
+// record returns the log record for the plan's key, adding one when there is none. Like the
+// reference executor, a key has one record that is updated in place.
+func (w *postWorkflow) record(plan domain.Plan, now time.Time) *domain.ActionRecord {
+	if r := w.findRecord(plan.Key); r != nil {
+		r.InitiatedAt = now
+		return r
+	}
+	w.c.Log = append(w.c.Log, domain.ActionRecord{
+		Key: plan.Key, PostID: w.in.Post.ID, Action: plan.Action, Tier: plan.Tier, InitiatedAt: now,
+	})
+	return &w.c.Log[len(w.c.Log)-1]
+}
+
+func (w *postWorkflow) findRecord(key string) *domain.ActionRecord {
+	for i := range w.c.Log {
+		if w.c.Log[i].Key == key {
+			return &w.c.Log[i]
+		}
+	}
+	return nil
+}
+
+// texts are what an action publishes: one text for comment and edit, the parts of a thread.
+func (w *postWorkflow) texts(a domain.ActionType) []string {
+	switch a {
+	case domain.ActionComment:
+		return []string{w.in.Post.CommentText}
+	case domain.ActionEdit:
+		return []string{w.in.Post.EditText}
+	default:
+		return append([]string(nil), w.in.Post.ThreadTexts...)
+	}
+}
+
+// askPermission asks the safety arbiter whether the action may run. Until the arbiter is wired
+// in (issue #3) every action is allowed, and the decision says so.
+func (w *postWorkflow) askPermission(ctx workflow.Context, req domain.ArbitrationRequest) domain.ArbitrationDecision {
+	return domain.ArbitrationDecision{
+		Decision: domain.DecisionAllow,
+		Reasons:  []string{"no arbiter configured"},
+		Tier:     req.Tier,
+		At:       workflow.Now(ctx),
+	}
+}
+
+// reportOutcome tells the agent's monitor how an action ended (wired in with issue #3).
+func (w *postWorkflow) reportOutcome(workflow.Context, domain.ActionRecord) {}

@@ -1,0 +1,116 @@
+package workflows
+
+import (
+	"time"
+
+	"resurge/domain"
+)
+
+// Names of the post workflow's signals and queries.
+const (
+	SignalStop  = "stop"
+	QueryStatus = "status"
+)
+
+// PostWorkflowID is the workflow ID of a post: one workflow per post.
+func PostWorkflowID(postID string) string { return "post/" + postID }
+
+// States of a post workflow, shown as the ResurgeState search attribute.
+const (
+	StateWatching    = "watching"
+	StateCoolingDown = "cooling_down"
+	StateActing      = "acting"
+	StateBlocked     = "blocked"
+	StateDone        = "done"
+)
+
+// Reasons a post workflow ends.
+const (
+	EndHorizon  = "horizon"
+	EndStopped  = "stopped"
+	EndPostGone = "post_gone"
+	EndInvalid  = "invalid_input"
+)
+
+// PostInput starts (or continues) a post workflow.
+type PostInput struct {
+	Post   domain.Post             `json:"post"`
+	Config domain.EvaluationConfig `json:"config"`
+	// Carry is the state carried over continue-as-new; nil on a fresh start.
+	Carry *PostCarry `json:"carry,omitempty"`
+	// MaxCyclesPerRun caps the cycles of one run before it continues as new, whatever the
+	// server suggests (0 = defaultMaxCyclesPerRun). Tests lower it.
+	MaxCyclesPerRun int `json:"max_cycles_per_run,omitempty"`
+}
+
+// PostCarry is everything a run hands to the next one: the samples still in the window and the
+// whole action log, so de-duplication, cooldowns and the window cap hold across runs.
+type PostCarry struct {
+	StartedAt      time.Time                   `json:"started_at"`
+	NextSampleAt   time.Time                   `json:"next_sample_at"`
+	Samples        []domain.MetricsSample      `json:"samples"`
+	Log            []domain.ActionRecord       `json:"log"`
+	LastPlan       *domain.Plan                `json:"last_plan,omitempty"`
+	LastPermission *domain.ArbitrationDecision `json:"last_permission,omitempty"`
+	Rejected       []RejectedInput             `json:"rejected,omitempty"`
+	RejectedCount  int                         `json:"rejected_count"`
+	Cycles         int                         `json:"cycles"`
+	Runs           int                         `json:"runs"`
+	LastError      string                      `json:"last_error,omitempty"`
+}
+
+// RejectedInput is a sample or signal that failed validation: recorded, then skipped.
+type RejectedInput struct {
+	At    time.Time `json:"at"`
+	What  string    `json:"what"`
+	Error string    `json:"error"`
+}
+
+// Cooldown is an action type that may not run before Until.
+type Cooldown struct {
+	Action domain.ActionType `json:"action_type"`
+	Until  time.Time         `json:"until"`
+}
+
+// PostStatus answers the status query.
+type PostStatus struct {
+	Post           domain.Post                 `json:"post"`
+	Config         domain.EvaluationConfig     `json:"config"`
+	State          string                      `json:"state"`
+	StartedAt      time.Time                   `json:"started_at"`
+	EndsAt         time.Time                   `json:"ends_at"`
+	Window         []domain.MetricsSample      `json:"window"`
+	LastScore      float64                     `json:"last_score"`
+	LastTier       domain.Tier                 `json:"last_tier,omitempty"`
+	LastPlan       *domain.Plan                `json:"last_plan,omitempty"`
+	Log            []domain.ActionRecord       `json:"log"`
+	NextSampleAt   time.Time                   `json:"next_sample_at"`
+	Cooldowns      []Cooldown                  `json:"cooldowns"`
+	LastPermission *domain.ArbitrationDecision `json:"last_permission,omitempty"`
+	Rejected       []RejectedInput             `json:"rejected,omitempty"`
+	RejectedCount  int                         `json:"rejected_count"`
+	Cycles         int                         `json:"cycles"`
+	Runs           int                         `json:"runs"`
+	LastError      string                      `json:"last_error,omitempty"`
+	EndReason      string                      `json:"end_reason,omitempty"`
+}
+
+// PostSummary is the workflow's result.
+type PostSummary struct {
+	PostID    string                `json:"post_id"`
+	EndReason string                `json:"end_reason"`
+	StartedAt time.Time             `json:"started_at"`
+	EndedAt   time.Time             `json:"ended_at"`
+	Cycles    int                   `json:"cycles"`
+	Runs      int                   `json:"runs"`
+	LastScore float64               `json:"last_score"`
+	LastTier  domain.Tier           `json:"last_tier,omitempty"`
+	Actions   []domain.ActionRecord `json:"actions"`
+	Rejected  int                   `json:"rejected_inputs"`
+}
+
+// StopRequest is the stop signal's payload; every field is optional.
+type StopRequest struct {
+	Reason   string `json:"reason,omitempty"`
+	Operator string `json:"operator,omitempty"`
+}

@@ -1,0 +1,129 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"resurge/domain"
+)
+
+// PostSummaryText is the static summary the starter gives a post workflow in the Web UI.
+func PostSummaryText(p domain.Post) string {
+	return fmt.Sprintf("post %s on %s, agent %s", p.ID, p.Platform, p.Agent)
+}
+
+// updateUI refreshes the Web UI's current details and upserts the search attributes that
+// changed (an unchanged value costs no history event).
+func (w *postWorkflow) updateUI(ctx workflow.Context) {
+	workflow.SetCurrentDetails(ctx, w.details())
+	var updates []temporal.SearchAttributeUpdate
+	set := func(name string, key temporal.SearchAttributeKeyKeyword, value string) {
+		if value != "" && w.shown[name] != value {
+			w.shown[name] = value
+			updates = append(updates, key.ValueSet(value))
+		}
+	}
+	set(SearchAttrState, StateKey, w.state)
+	set(SearchAttrTier, TierKey, string(w.lastTier()))
+	set(SearchAttrLastAction, LastActionKey, w.lastActionLabel())
+	if len(updates) > 0 {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+			workflow.GetLogger(ctx).Warn("search attribute upsert failed", "error", err)
+		}
+	}
+}
+
+// details is the Markdown shown as the workflow's current details in the Web UI.
+func (w *postWorkflow) details() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s** · state **%s**", PostSummaryText(w.in.Post), w.state)
+	if p := w.c.LastPlan; p != nil {
+		if p.Tier != "" {
+			fmt.Fprintf(&b, "\n\nscore %.2f → %s (%s)", p.Score, p.Tier, p.Action)
+		}
+		if !p.Eligible {
+			fmt.Fprintf(&b, "\n\nnot acting: %s", p.Reason)
+			if p.CooldownUntil != nil {
+				fmt.Fprintf(&b, " until %s", clock(*p.CooldownUntil))
+			}
+		}
+	}
+	if label := w.lastActionLabel(); label != "" {
+		fmt.Fprintf(&b, "\n\nlast action: %s", label)
+	}
+	if d := w.c.LastPermission; d != nil && !d.Allowed() {
+		fmt.Fprintf(&b, "\n\narbiter: %s (%s)", d.Decision, strings.Join(d.Reasons, "; "))
+	}
+	if w.endReason != "" {
+		fmt.Fprintf(&b, "\n\nended: %s", w.endReason)
+	}
+	return b.String()
+}
+
+// lastActionLabel is "<action>:<status>" of the most recently initiated record.
+func (w *postWorkflow) lastActionLabel() string {
+	r := w.lastRecord()
+	if r == nil {
+		return ""
+	}
+	return string(r.Action) + ":" + string(r.Status)
+}
+
+func (w *postWorkflow) lastRecord() *domain.ActionRecord {
+	var last *domain.ActionRecord
+	for i := range w.c.Log {
+		if last == nil || !w.c.Log[i].InitiatedAt.Before(last.InitiatedAt) {
+			last = &w.c.Log[i]
+		}
+	}
+	return last
+}
+
+func (w *postWorkflow) lastScore() float64 {
+	if p := w.c.LastPlan; p != nil {
+		return p.Score
+	}
+	return 0
+}
+
+func (w *postWorkflow) lastTier() domain.Tier {
+	if p := w.c.LastPlan; p != nil {
+		return p.Tier
+	}
+	return ""
+}
+
+// status answers the status query from the current state (read-only).
+func (w *postWorkflow) status(ctx workflow.Context) PostStatus {
+	now := workflow.Now(ctx)
+	st := PostStatus{
+		Post:           w.in.Post,
+		Config:         w.in.Config,
+		State:          w.state,
+		StartedAt:      w.c.StartedAt,
+		EndsAt:         w.c.StartedAt.Add(w.in.Config.Horizon),
+		Window:         domain.SamplesInWindow(w.c.Samples, w.in.Config.Window, now.Add(clockSkew)),
+		LastScore:      w.lastScore(),
+		LastTier:       w.lastTier(),
+		LastPlan:       w.c.LastPlan,
+		Log:            append([]domain.ActionRecord{}, w.c.Log...),
+		NextSampleAt:   w.c.NextSampleAt,
+		LastPermission: w.c.LastPermission,
+		Rejected:       w.c.Rejected,
+		RejectedCount:  w.c.RejectedCount,
+		Cycles:         w.c.Cycles,
+		Runs:           w.c.Runs,
+		LastError:      w.c.LastError,
+		EndReason:      w.endReason,
+		Cooldowns:      []Cooldown{},
+	}
+	for _, a := range domain.ActionTypes {
+		if until, ok := domain.CooldownEnd(w.in.Post.ID, w.c.Log, a, w.in.Config); ok && until.After(now) {
+			st.Cooldowns = append(st.Cooldowns, Cooldown{Action: a, Until: until})
+		}
+	}
+	return st
+}

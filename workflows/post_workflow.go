@@ -1,0 +1,233 @@
+package workflows
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"resurge/domain"
+)
+
+const (
+	// defaultMaxCyclesPerRun bounds one run's history (about 7 events per quiet cycle) well
+	// below the server's continue-as-new suggestion, whatever the cadence.
+	defaultMaxCyclesPerRun = 500
+	// clockSkew is how far a platform's sample time may run ahead of workflow time: the metrics
+	// are read after the workflow task started, so a platform clock is always a little ahead.
+	clockSkew = time.Minute
+	// maxRejectedKept bounds the rejected inputs kept for the status query.
+	maxRejectedKept = 10
+)
+
+// PostWorkflow watches one post until its horizon, a stop signal, or the platform saying the post
+// is gone: every sample interval it reads the metrics, plans, and — when the plan is eligible
+// and the arbiter allows — performs the corrective action with its idempotency key.
+func PostWorkflow(ctx workflow.Context, in PostInput) (PostSummary, error) {
+	w, err := newPostWorkflow(ctx, in)
+	if err != nil {
+		return PostSummary{}, err
+	}
+	if err := w.setup(ctx); err != nil {
+		return PostSummary{}, err
+	}
+	return w.run(ctx)
+}
+
+type postWorkflow struct {
+	in        PostInput
+	c         PostCarry
+	state     string
+	endReason string
+	stopCh    workflow.ReceiveChannel
+	// shown holds the search attribute values last upserted, so unchanged values cost no event.
+	shown map[string]string
+}
+
+func newPostWorkflow(ctx workflow.Context, in PostInput) (*postWorkflow, error) {
+	if err := in.Post.Validate(); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("invalid post: "+err.Error(), EndInvalid, err)
+	}
+	if err := in.Config.Validate(); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("invalid config: "+err.Error(), EndInvalid, err)
+	}
+	w := &postWorkflow{in: in, state: StateWatching, shown: map[string]string{}}
+	if in.Carry != nil {
+		w.c = *in.Carry
+	} else {
+		now := workflow.Now(ctx)
+		w.c = PostCarry{StartedAt: now, NextSampleAt: now}
+	}
+	w.c.Runs++
+	return w, nil
+}
+
+func (w *postWorkflow) setup(ctx workflow.Context) error {
+	w.stopCh = workflow.GetSignalChannel(ctx, SignalStop)
+	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (PostStatus, error) {
+		return w.status(ctx), nil
+	}, workflow.QueryHandlerOptions{Description: "Window, last score and tier, action log, next sample, cooldowns, last permission"}); err != nil {
+		return err
+	}
+	// The starter sets the identifying search attributes; a workflow started some other way
+	// sets them itself so it can still be found.
+	sa := workflow.GetTypedSearchAttributes(ctx)
+	if _, ok := sa.GetKeyword(PostIDKey); !ok {
+		if err := workflow.UpsertTypedSearchAttributes(ctx,
+			PostIDKey.ValueSet(w.in.Post.ID), AgentKey.ValueSet(w.in.Post.Agent)); err != nil {
+			return err
+		}
+	}
+	w.shown[SearchAttrState], _ = sa.GetKeyword(StateKey)
+	w.shown[SearchAttrTier], _ = sa.GetKeyword(TierKey)
+	w.shown[SearchAttrLastAction], _ = sa.GetKeyword(LastActionKey)
+	w.updateUI(ctx)
+	return nil
+}
+
+func (w *postWorkflow) run(ctx workflow.Context) (PostSummary, error) {
+	endAt := w.c.StartedAt.Add(w.in.Config.Horizon)
+	cycles := 0
+	for w.endReason == "" {
+		if !workflow.Now(ctx).Before(endAt) {
+			w.endReason = EndHorizon
+			break
+		}
+		if cycles >= w.maxCyclesPerRun() || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			if w.stopRequested(ctx) {
+				break
+			}
+			return PostSummary{}, w.continueAsNew(ctx)
+		}
+		wake, sampleDue, summary := w.nextWake(endAt)
+		if !w.sleepUntil(ctx, wake, summary) {
+			break
+		}
+		if !workflow.Now(ctx).Before(endAt) {
+			w.endReason = EndHorizon
+			break
+		}
+		cycles++
+		w.c.Cycles++
+		if sampleDue && !w.takeSample(ctx) {
+			break
+		}
+		w.evaluate(ctx)
+	}
+	return w.finish(ctx), nil
+}
+
+func (w *postWorkflow) maxCyclesPerRun() int {
+	if w.in.MaxCyclesPerRun > 0 {
+		return w.in.MaxCyclesPerRun
+	}
+	return defaultMaxCyclesPerRun
+}
+
+// nextWake is the next sample, or the end of a blocking cooldown when that comes first (so the
+// action runs exactly when the cooldown ends, with no polling), capped at the horizon.
+func (w *postWorkflow) nextWake(endAt time.Time) (wake time.Time, sampleDue bool, summary string) {
+	wake, sampleDue, summary = w.c.NextSampleAt, true, "next sample"
+	if p := w.c.LastPlan; p != nil && p.CooldownUntil != nil && p.CooldownUntil.Before(wake) {
+		wake, sampleDue = *p.CooldownUntil, false
+		if p.Reason == domain.ReasonWindowFrequency {
+			summary = "window cap until " + clock(wake)
+		} else {
+			summary = fmt.Sprintf("cooldown: %s until %s", p.Action, clock(wake))
+		}
+	}
+	if endAt.Before(wake) {
+		wake, sampleDue, summary = endAt, false, "horizon"
+	}
+	return wake, sampleDue, summary
+}
+
+// sleepUntil waits on a durable timer until wake; it returns false when a stop signal came first.
+func (w *postWorkflow) sleepUntil(ctx workflow.Context, wake time.Time, summary string) bool {
+	d := wake.Sub(workflow.Now(ctx))
+	if d <= 0 {
+		return !w.stopRequested(ctx)
+	}
+	timerCtx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	timer := workflow.NewTimerWithOptions(timerCtx, d, workflow.TimerOptions{Summary: summary})
+	stopped := false
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(timer, func(workflow.Future) {})
+	sel.AddReceive(w.stopCh, func(c workflow.ReceiveChannel, _ bool) {
+		w.receiveStop(ctx, c)
+		stopped = true
+	})
+	sel.Select(ctx)
+	return !stopped
+}
+
+// stopRequested consumes a pending stop signal, if any.
+func (w *postWorkflow) stopRequested(ctx workflow.Context) bool {
+	if w.stopCh.Len() == 0 {
+		return false
+	}
+	w.receiveStop(ctx, w.stopCh)
+	return true
+}
+
+// receiveStop takes one stop signal. Any payload stops the post (the channel carries nothing
+// else); a payload that is not a StopRequest is recorded so the operator can see it.
+func (w *postWorkflow) receiveStop(ctx workflow.Context, c workflow.ReceiveChannel) {
+	var raw json.RawMessage
+	c.ReceiveAsync(&raw)
+	w.endReason = EndStopped
+	if len(raw) == 0 || string(raw) == "null" {
+		return
+	}
+	var req StopRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		w.reject(ctx, "stop signal payload", fmt.Errorf("not a stop request (stopped anyway): %w", err))
+		return
+	}
+	if req.Reason != "" {
+		w.endReason = EndStopped + ": " + req.Reason
+	}
+}
+
+func (w *postWorkflow) continueAsNew(ctx workflow.Context) error {
+	// Wait for any handler still running so nothing it started is lost with this run.
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	next := w.in
+	carry := w.c
+	next.Carry = &carry
+	return workflow.NewContinueAsNewError(ctx, PostWorkflow, next)
+}
+
+func (w *postWorkflow) finish(ctx workflow.Context) PostSummary {
+	w.state = StateDone
+	w.updateUI(ctx)
+	return PostSummary{
+		PostID:    w.in.Post.ID,
+		EndReason: w.endReason,
+		StartedAt: w.c.StartedAt,
+		EndedAt:   workflow.Now(ctx),
+		Cycles:    w.c.Cycles,
+		Runs:      w.c.Runs,
+		LastScore: w.lastScore(),
+		LastTier:  w.lastTier(),
+		Actions:   w.c.Log,
+		Rejected:  w.c.RejectedCount,
+	}
+}
+
+// reject records an input that failed validation and is skipped.
+func (w *postWorkflow) reject(ctx workflow.Context, what string, err error) {
+	workflow.GetLogger(ctx).Warn("rejected input", "what", what, "error", err)
+	w.c.RejectedCount++
+	w.c.Rejected = append(w.c.Rejected, RejectedInput{At: workflow.Now(ctx), What: what, Error: err.Error()})
+	if len(w.c.Rejected) > maxRejectedKept {
+		w.c.Rejected = w.c.Rejected[len(w.c.Rejected)-maxRejectedKept:]
+	}
+}
+
+func clock(t time.Time) string { return t.UTC().Format("15:04:05") }
