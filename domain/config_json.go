@@ -3,6 +3,7 @@ package domain
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -82,7 +83,12 @@ func (c *EvaluationConfig) UnmarshalJSON(data []byte) error {
 			return fieldErr("config."+n.name, "must be a whole number")
 		}
 	}
+	names := make([]string, 0, len(raw))
 	for name := range raw {
+		names = append(names, name)
+	}
+	slices.Sort(names) // name the same unknown field every time
+	for _, name := range names {
 		if !knownConfigField(name) {
 			return fieldErr("config."+name, "unknown field")
 		}

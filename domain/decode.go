@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -150,7 +151,7 @@ func DecodeCounter(field string, raw json.RawMessage) (int64, error) {
 		return 0, fieldErr(field, "must be finite, got %s", text)
 	case f < 0:
 		return 0, fieldErr(field, "must not be negative, got %s", text)
-	case f != math.Trunc(f) || f > 1<<53:
+	case f != math.Trunc(f) || f >= 1<<53:
 		return 0, fieldErr(field, "must be a whole number below 2^53, got %s", text)
 	}
 	return int64(f), nil
@@ -248,7 +249,8 @@ func strictUnmarshal(data []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
-	if dec.More() {
+	// dec.More reports false for a trailing ']' or '}', so read one more token: only EOF is fine.
+	if _, err := dec.Token(); err != io.EOF {
 		return fmt.Errorf("trailing data after the JSON object")
 	}
 	return nil

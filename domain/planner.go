@@ -106,13 +106,14 @@ func windowCapUntil(postID string, log []ActionRecord, cfg EvaluationConfig, now
 			recent = append(recent, r.InitiatedAt)
 		}
 	}
-	if len(recent) < cfg.MaxActionsPerWindow {
+	limit := max(1, cfg.MaxActionsPerWindow) // a config that skipped Validate still never panics
+	if len(recent) < limit {
 		return time.Time{}, false
 	}
 	// The cap lifts once enough of the recent actions have left the window: after the
 	// (len-max+1)-th oldest one does.
 	slices.SortFunc(recent, time.Time.Compare)
-	leaving := recent[len(recent)-cfg.MaxActionsPerWindow]
+	leaving := recent[len(recent)-limit]
 	return leaving.Add(cfg.Window).Add(time.Nanosecond), true
 }
 

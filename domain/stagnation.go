@@ -22,15 +22,7 @@ func StagnationScore(samples []MetricsSample) float64 {
 	if len(samples) == 0 {
 		return 1
 	}
-	ordered := sortedByTime(samples)
-	first, last := ordered[0], ordered[len(ordered)-1]
-	impressions := max(0, last.Impressions-first.Impressions)
-	engagements := max(0, last.Engagements-first.Engagements)
-	rate := 0.0
-	if impressions > 0 {
-		rate = float64(engagements) / float64(impressions)
-	}
-	return 1 - min(1, rate*rateScale)
+	return 1 - min(1, EngagementRate(samples)*rateScale)
 }
 
 // TierForScore maps a stagnation score to its tier.

@@ -121,7 +121,7 @@ func ValidateSample(s MetricsSample, prev *MetricsSample, now time.Time) error {
 func ValidateRecord(i int, r ActionRecord) error {
 	field := fmt.Sprintf("log[%d]", i)
 	switch {
-	case !strings.HasPrefix(r.Key, "sheal_") || len(r.Key) != len("sheal_")+32:
+	case !strings.HasPrefix(r.Key, "sheal_") || len(r.Key) != len("sheal_")+32 || !isLowerHex(r.Key[len("sheal_"):]):
 		return fieldErr(field+".idempotency_key", "must be \"sheal_\" and 32 hex digits, got %q", r.Key)
 	case !r.Action.Valid():
 		return fieldErr(field+".action_type", "must be comment, edit or thread, got %q", r.Action)
@@ -138,4 +138,15 @@ func ValidateRecord(i int, r ActionRecord) error {
 		return err
 	}
 	return nil
+}
+
+// isLowerHex reports whether s is all lower-case hex digits, as IdempotencyKey (and the
+// reference executor's hexdigest) writes them.
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

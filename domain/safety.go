@@ -1,0 +1,196 @@
+package domain
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Risk of an action type on its own: a comment adds to a post, an edit changes what people
+// already read, a thread publishes several new posts.
+const (
+	RiskLow    = 1
+	RiskMedium = 2
+	RiskHigh   = 3
+)
+
+// ActionRisk is the base risk of an action type.
+func ActionRisk(a ActionType) int {
+	switch a {
+	case ActionComment:
+		return RiskLow
+	case ActionEdit:
+		return RiskMedium
+	default:
+		return RiskHigh
+	}
+}
+
+// SafetyPolicy holds the arbiter's constraints.
+type SafetyPolicy struct {
+	// GlobalPerHour caps autonomous changes across all posts in any hour.
+	GlobalPerHour int `json:"global_per_hour"`
+	// PerPostPerHour caps autonomous changes to one post in any hour.
+	PerPostPerHour int `json:"per_post_per_hour"`
+	// LengthLimits are the platforms' text limits in characters (a platform not listed gets
+	// DefaultLengthLimit).
+	LengthLimits map[string]int `json:"length_limits"`
+	// BannedTerms are refused anywhere in a text, case-insensitively.
+	BannedTerms []string `json:"banned_terms"`
+	// A request's risk is its action's risk plus its agent's anomaly tier (0-3). At
+	// ApprovalRisk it needs a person's approval (denied); at CriticalRisk it locks. The
+	// defaults deny a thread by an agent at tier 2 and an edit by one at tier 3, and lock on a
+	// thread by an agent at tier 3.
+	ApprovalRisk int `json:"approval_risk"`
+	CriticalRisk int `json:"critical_risk"`
+}
+
+// DefaultLengthLimit applies to platforms without a configured limit.
+const DefaultLengthLimit = 5000
+
+// DefaultSafetyPolicy returns the product defaults.
+func DefaultSafetyPolicy() SafetyPolicy {
+	return SafetyPolicy{
+		GlobalPerHour:  600,
+		PerPostPerHour: 3,
+		LengthLimits:   map[string]int{PlatformSim: DefaultLengthLimit, PlatformMastodon: 500},
+		BannedTerms:    []string{"guaranteed returns", "free money", "click here"},
+		ApprovalRisk:   5,
+		CriticalRisk:   6,
+	}
+}
+
+// LengthLimit is the text limit of a platform.
+func (p SafetyPolicy) LengthLimit(platform string) int {
+	if n, ok := p.LengthLimits[platform]; ok && n > 0 {
+		return n
+	}
+	return DefaultLengthLimit
+}
+
+// Validate checks the policy's numbers.
+func (p SafetyPolicy) Validate() error {
+	switch {
+	case p.GlobalPerHour < 1:
+		return fieldErr("policy.global_per_hour", "must be at least 1")
+	case p.PerPostPerHour < 1:
+		return fieldErr("policy.per_post_per_hour", "must be at least 1")
+	case p.ApprovalRisk < 2 || p.CriticalRisk < p.ApprovalRisk:
+		return fieldErr("policy.approval_risk", "must be at least 2 and at most critical_risk")
+	}
+	return nil
+}
+
+// ValidateArbitrationRequest rejects malformed requests before they are arbitrated.
+func ValidateArbitrationRequest(r ArbitrationRequest) error {
+	if err := ValidateID("request.post", r.PostID); err != nil {
+		return err
+	}
+	if err := ValidateID("request.agent", r.Agent); err != nil {
+		return err
+	}
+	switch {
+	case !KnownPlatform(r.Platform):
+		return fieldErr("request.platform", "unknown platform %q", r.Platform)
+	case !r.Action.Valid():
+		return fieldErr("request.action", "unknown action type %q", r.Action)
+	case !r.Tier.Valid():
+		return fieldErr("request.tier", "unknown tier %q", r.Tier)
+	case !strings.HasPrefix(r.Key, "sheal_"):
+		return fieldErr("request.idempotency_key", "must be a sheal_ key, got %q", r.Key)
+	case len(r.Texts) == 0 || len(r.Texts) > MaxThreadParts:
+		return fieldErr("request.texts", "must have 1 to %d texts, got %d", MaxThreadParts, len(r.Texts))
+	case r.At.IsZero():
+		return fieldErr("request.at", "is missing")
+	}
+	return nil
+}
+
+// AllowedChange is an action the arbiter allowed, kept for the hourly budgets.
+type AllowedChange struct {
+	PostID string    `json:"post"`
+	At     time.Time `json:"at"`
+}
+
+// ArbiterView is what the arbitration looks at besides the request.
+type ArbiterView struct {
+	LockActive     bool
+	LockConfidence float64
+	// AgentTier is the latest anomaly tier monitors reported per agent (absent = 0).
+	AgentTier map[string]int
+	// Allowed are the changes allowed in the last hour (older ones may be present; they are
+	// ignored).
+	Allowed []AllowedChange
+}
+
+// Arbitrate decides a request. Rules, in order: an active lock → lock; an agent at anomaly
+// tier 3, or a critical risk → lock (and the caller turns the lock state on); policy
+// violations or a risk that needs approval → deny with every violation; else allow.
+func Arbitrate(p SafetyPolicy, v ArbiterView, r ArbitrationRequest, now time.Time) ArbitrationDecision {
+	d := ArbitrationDecision{Tier: r.Tier, At: now, Confidence: 1}
+	if v.LockActive {
+		d.Decision, d.LockActive, d.Confidence = DecisionLock, true, v.LockConfidence
+		d.Reasons = []string{"existing lock state is active"}
+		return d
+	}
+	agentTier := v.AgentTier[r.Agent]
+	risk := ActionRisk(r.Action) + agentTier
+	if agentTier >= 3 {
+		d.Decision, d.LockActive = DecisionLock, true
+		d.Reasons = []string{fmt.Sprintf("agent %s is at anomaly tier 3", r.Agent)}
+		return d
+	}
+	if risk >= p.CriticalRisk {
+		d.Decision, d.LockActive = DecisionLock, true
+		d.Reasons = []string{fmt.Sprintf("critical risk %d: %s by an agent at anomaly tier %d", risk, r.Action, agentTier)}
+		return d
+	}
+	violations := p.violations(v, r, now)
+	if risk >= p.ApprovalRisk {
+		violations = append(violations, fmt.Sprintf("approval required: risk %d (%s by an agent at anomaly tier %d)", risk, r.Action, agentTier))
+	}
+	if len(violations) > 0 {
+		d.Decision, d.Reasons = DecisionDeny, violations
+		return d
+	}
+	d.Decision, d.Reasons = DecisionAllow, []string{"no policy violations detected"}
+	return d
+}
+
+// violations lists every content and budget rule the request breaks.
+func (p SafetyPolicy) violations(v ArbiterView, r ArbitrationRequest, now time.Time) []string {
+	var out []string
+	limit := p.LengthLimit(r.Platform)
+	for i, t := range r.Texts {
+		switch n := utf8.RuneCountInString(t); {
+		case strings.TrimSpace(t) == "":
+			out = append(out, fmt.Sprintf("text %d is empty", i+1))
+		case n > limit:
+			out = append(out, fmt.Sprintf("text %d is %d characters, over the %s limit of %d", i+1, n, r.Platform, limit))
+		}
+		lower := strings.ToLower(t)
+		for _, term := range p.BannedTerms {
+			if term != "" && strings.Contains(lower, strings.ToLower(term)) {
+				out = append(out, fmt.Sprintf("text %d contains the banned term %q", i+1, term))
+			}
+		}
+	}
+	hourAgo := now.Add(-time.Hour)
+	var global, perPost int
+	for _, c := range v.Allowed {
+		if c.At.After(hourAgo) {
+			global++
+			if c.PostID == r.PostID {
+				perPost++
+			}
+		}
+	}
+	if global >= p.GlobalPerHour {
+		out = append(out, fmt.Sprintf("global budget exhausted: %d autonomous changes in the last hour (limit %d)", global, p.GlobalPerHour))
+	}
+	if perPost >= p.PerPostPerHour {
+		out = append(out, fmt.Sprintf("post budget exhausted: %d changes to %s in the last hour (limit %d)", perPost, r.PostID, p.PerPostPerHour))
+	}
+	return out
+}
