@@ -18,6 +18,10 @@ import (
 // platform name; their credentials stay inside them, never in workflow inputs or histories.
 type Activities struct {
 	Platforms map[string]platform.Platform
+	// Safety reaches the arbiter and the monitors; nil on a worker without them.
+	Safety SafetyGateway
+	// Alerts is where monitors' alerts go; nil logs them only.
+	Alerts *AlertSink
 }
 
 // FetchMetricsInput names the post to read.

@@ -35,6 +35,9 @@ var NonRetryableTypes = []string{
 // the platform code: retryable only for transient codes, with the platform's Retry-After as the
 // next retry delay.
 func toApplicationError(err error, attempt int32) error {
+	if err == nil {
+		return nil
+	}
 	pe := platform.AsError(err)
 	return temporal.NewApplicationErrorWithOptions(pe.Error(), pe.Code, temporal.ApplicationErrorOptions{
 		NonRetryable:   !pe.Transient(),

@@ -123,3 +123,59 @@ func (f *fakePlatform) effectCount(key string) int {
 	defer f.mu.Unlock()
 	return f.effects[key]
 }
+
+// fakeSafety answers arbitrations with a scripted decision (allow by default) and records
+// what posts report.
+type fakeSafety struct {
+	mu       sync.Mutex
+	decide   func(req domain.ArbitrationRequest) domain.ArbitrationDecision
+	requests []domain.ArbitrationRequest
+	outcomes []domain.Outcome
+	impacts  []domain.Impact
+	health   []domain.AgentHealth
+	locks    []domain.LockRequest
+}
+
+func (f *fakeSafety) Arbitrate(_ context.Context, req domain.ArbitrationRequest) (domain.ArbitrationDecision, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests = append(f.requests, req)
+	if f.decide != nil {
+		return f.decide(req), nil
+	}
+	return domain.ArbitrationDecision{Decision: domain.DecisionAllow, Reasons: []string{"no policy violations detected"}, Tier: req.Tier, At: req.At}, nil
+}
+
+func (f *fakeSafety) ReportOutcome(_ context.Context, o domain.Outcome) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.outcomes = append(f.outcomes, o)
+	return nil
+}
+
+func (f *fakeSafety) ReportImpact(_ context.Context, im domain.Impact) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.impacts = append(f.impacts, im)
+	return nil
+}
+
+func (f *fakeSafety) ReportHealth(_ context.Context, h domain.AgentHealth) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.health = append(f.health, h)
+	return nil
+}
+
+func (f *fakeSafety) Lock(_ context.Context, req domain.LockRequest) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.locks = append(f.locks, req)
+	return nil
+}
+
+func (f *fakeSafety) snapshot() (reqs []domain.ArbitrationRequest, outs []domain.Outcome, ims []domain.Impact) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append(reqs, f.requests...), append(outs, f.outcomes...), append(ims, f.impacts...)
+}

@@ -49,3 +49,19 @@ func actionOptions(summary string) workflow.ActivityOptions {
 		Summary: summary,
 	}
 }
+
+// safetyActivityOptions are for calls to the safety workflows: they retry transient failures
+// (the server busy, too many updates in flight) for a bounded time.
+func safetyActivityOptions(summary string) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        200 * time.Millisecond,
+			BackoffCoefficient:     2,
+			MaximumInterval:        5 * time.Second,
+			NonRetryableErrorTypes: []string{activities.ErrRejectedRequest, activities.ErrNoSafetyGateway},
+		},
+		Summary: summary,
+	}
+}

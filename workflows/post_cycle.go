@@ -51,6 +51,9 @@ func (w *postWorkflow) takeSample(ctx workflow.Context) bool {
 	}
 	w.c.LastError = ""
 	w.c.Samples = append(w.c.Samples, s)
+	if len(w.c.PendingImpacts) > 0 {
+		w.measureImpacts(ctx)
+	}
 	w.trimSamples(s.At)
 	return true
 }
@@ -106,6 +109,7 @@ func (w *postWorkflow) planTime(ctx workflow.Context) time.Time {
 func (w *postWorkflow) act(ctx workflow.Context, plan domain.Plan, now time.Time) {
 	w.state = StateActing
 	w.updateUI(ctx)
+	rateBefore := min(1, domain.EngagementRate(domain.SamplesInWindow(w.c.Samples, w.in.Config.Window, now)))
 	texts := w.texts(plan.Action)
 	decision := w.askPermission(ctx, domain.ArbitrationRequest{
 		PostID: w.in.Post.ID, Agent: w.in.Post.Agent, Platform: w.in.Post.Platform,
@@ -156,7 +160,7 @@ func (w *postWorkflow) act(ctx workflow.Context, plan domain.Plan, now time.Time
 	}
 	w.state = StateWatching
 	w.updateUI(ctx)
-	w.reportOutcome(ctx, *rec)
+	w.reportOutcome(ctx, *rec, rateBefore)
 }
 
 // record returns the log record for the plan's key, adding one when there is none. Like the
@@ -193,16 +197,66 @@ func (w *postWorkflow) texts(a domain.ActionType) []string {
 	}
 }
 
-// askPermission asks the safety arbiter whether the action may run. Until the arbiter is wired
-// in (issue #3) every action is allowed, and the decision says so.
+// askPermission asks the safety arbiter whether the action may run. When the arbiter cannot be
+// reached (after bounded retries) the answer is deny: no permission, no action.
 func (w *postWorkflow) askPermission(ctx workflow.Context, req domain.ArbitrationRequest) domain.ArbitrationDecision {
-	return domain.ArbitrationDecision{
-		Decision: domain.DecisionAllow,
-		Reasons:  []string{"no arbiter configured"},
-		Tier:     req.Tier,
-		At:       workflow.Now(ctx),
+	var d domain.ArbitrationDecision
+	opts := safetyActivityOptions(fmt.Sprintf("ask the arbiter: %s on %s", req.Action, req.PostID))
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), acts.Arbitrate, req).Get(ctx, &d)
+	if err != nil {
+		return domain.ArbitrationDecision{
+			Decision: domain.DecisionDeny, Tier: req.Tier, At: workflow.Now(ctx),
+			Reasons: []string{"arbitration failed, not acting: " + err.Error()},
+		}
+	}
+	return d
+}
+
+// reportOutcome tells the agent's monitor how an action ended. A report that cannot be
+// delivered is logged; it never undoes or repeats the action.
+func (w *postWorkflow) reportOutcome(ctx workflow.Context, rec domain.ActionRecord, rateBefore float64) {
+	o := domain.Outcome{
+		Agent: w.in.Post.Agent, PostID: rec.PostID, Key: rec.Key, Action: rec.Action, Tier: rec.Tier,
+		Status: rec.Status, ErrorCode: rec.ErrorCode, Attempts: rec.Attempts,
+		InitiatedAt: rec.InitiatedAt, FinishedAt: rec.FinishedAt, RateBefore: rateBefore,
+	}
+	opts := safetyActivityOptions("report the outcome to monitor/" + w.in.Post.Agent)
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), acts.ReportOutcome, o).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("could not report the outcome", "key", rec.Key, "error", err)
+	}
+	if rec.Status == domain.StatusSuccess {
+		w.c.PendingImpacts = append(w.c.PendingImpacts, PendingImpact{Key: rec.Key, RateBefore: rateBefore, After: rec.FinishedAt})
 	}
 }
 
-// reportOutcome tells the agent's monitor how an action ended (wired in with issue #3).
-func (w *postWorkflow) reportOutcome(workflow.Context, domain.ActionRecord) {}
+// measureImpacts reports, for each successful action whose following window has passed, the
+// engagement rate the post had in that window.
+func (w *postWorkflow) measureImpacts(ctx workflow.Context) {
+	now := workflow.Now(ctx)
+	keep := w.c.PendingImpacts[:0]
+	for _, p := range w.c.PendingImpacts {
+		end := p.After.Add(w.in.Config.Window)
+		if now.Before(end) {
+			keep = append(keep, p)
+			continue
+		}
+		var after []domain.MetricsSample
+		for _, s := range w.c.Samples {
+			if s.At.After(p.After) && !s.At.After(end) {
+				after = append(after, s)
+			}
+		}
+		if len(after) < 2 {
+			continue // too few samples to measure (the worker was down): nothing to report
+		}
+		im := domain.Impact{
+			Agent: w.in.Post.Agent, PostID: w.in.Post.ID, Key: p.Key,
+			RateBefore: p.RateBefore, RateAfter: min(1, domain.EngagementRate(after)), MeasuredAt: now,
+		}
+		opts := safetyActivityOptions("report the impact to monitor/" + w.in.Post.Agent)
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), acts.ReportImpact, im).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("could not report the impact", "key", p.Key, "error", err)
+		}
+	}
+	w.c.PendingImpacts = keep
+}

@@ -57,6 +57,15 @@ type PostCarry struct {
 	Cycles         int                         `json:"cycles"`
 	Runs           int                         `json:"runs"`
 	LastError      string                      `json:"last_error,omitempty"`
+	// PendingImpacts are successful actions whose following window has not passed yet.
+	PendingImpacts []PendingImpact `json:"pending_impacts,omitempty"`
+}
+
+// PendingImpact is a successful action waiting for its impact measurement.
+type PendingImpact struct {
+	Key        string    `json:"idempotency_key"`
+	RateBefore float64   `json:"rate_before"`
+	After      time.Time `json:"after"`
 }
 
 // RejectedInput is a sample or signal that failed validation: recorded, then skipped.

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"resurge/activities"
@@ -20,9 +21,10 @@ import (
 var testStart = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 type postTest struct {
-	t    *testing.T
-	env  *testsuite.TestWorkflowEnvironment
-	fake *fakePlatform
+	t      *testing.T
+	env    *testsuite.TestWorkflowEnvironment
+	fake   *fakePlatform
+	safety *fakeSafety
 }
 
 func newPostTest(t *testing.T, start time.Time, c curve, fake *fakePlatform) *postTest {
@@ -31,14 +33,17 @@ func newPostTest(t *testing.T, start time.Time, c curve, fake *fakePlatform) *po
 	suite.SetLogger(quietLogger())
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
+	// A loaded CI machine can starve a workflow task for over the default second.
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
 	if fake == nil {
 		fake = newFakePlatform(env.Now, c)
 	} else {
 		fake.now = env.Now
 	}
+	safety := &fakeSafety{}
 	env.RegisterWorkflow(PostWorkflow)
-	env.RegisterActivity(&activities.Activities{Platforms: map[string]platform.Platform{domain.PlatformSim: fake}})
-	return &postTest{t: t, env: env, fake: fake}
+	env.RegisterActivity(&activities.Activities{Platforms: map[string]platform.Platform{domain.PlatformSim: fake}, Safety: safety})
+	return &postTest{t: t, env: env, fake: fake, safety: safety}
 }
 
 func testPost() domain.Post {
@@ -222,15 +227,21 @@ func TestDuplicateSuppressedAcrossContinueAsNew(t *testing.T) {
 
 func continuedInput(t *testing.T, err error) PostInput {
 	t.Helper()
+	var in PostInput
+	decodeContinueAsNew(t, err, &in)
+	return in
+}
+
+// decodeContinueAsNew checks that err is a continue-as-new and decodes its input into v.
+func decodeContinueAsNew(t *testing.T, err error, v any) {
+	t.Helper()
 	var can *workflow.ContinueAsNewError
 	if !errors.As(err, &can) {
 		t.Fatalf("want continue-as-new, got %v", err)
 	}
-	var in PostInput
-	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &in); err != nil {
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, v); err != nil {
 		t.Fatal(err)
 	}
-	return in
 }
 
 func TestBadSamplesAreSkippedAndTheWorkflowKeepsRunning(t *testing.T) {
@@ -316,7 +327,9 @@ func TestInvalidInputFailsClearly(t *testing.T) {
 	}
 }
 
-func contains(s, sub string) bool { return len(sub) == 0 || (len(s) >= len(sub) && indexOf(s, sub) >= 0) }
+func contains(s, sub string) bool {
+	return len(sub) == 0 || (len(s) >= len(sub) && indexOf(s, sub) >= 0)
+}
 
 func indexOf(s, sub string) int {
 	for i := 0; i+len(sub) <= len(s); i++ {
@@ -331,3 +344,73 @@ func indexOf(s, sub string) int {
 func quietLogger() log.Logger {
 	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 }
+
+func TestDeniedActionIsBlockedAndAskedAgainNextCycle(t *testing.T) {
+	p := newPostTest(t, testStart, stalling(testStart), nil)
+	denials := 2
+	p.safety.decide = func(req domain.ArbitrationRequest) domain.ArbitrationDecision {
+		if denials > 0 {
+			denials--
+			return domain.ArbitrationDecision{Decision: domain.DecisionLock, Reasons: []string{"existing lock state is active"}, LockActive: true, At: req.At}
+		}
+		return domain.ArbitrationDecision{Decision: domain.DecisionAllow, Reasons: []string{"no policy violations detected"}, At: req.At}
+	}
+	var blocked PostStatus
+	p.env.RegisterDelayedCallback(func() {
+		v, err := p.env.QueryWorkflow(QueryStatus)
+		if err == nil {
+			err = v.Get(&blocked)
+		}
+		if err != nil {
+			t.Errorf("query: %v", err)
+		}
+	}, 25*time.Minute)
+	p.stopAfter(time.Hour)
+	sum := p.run(PostInput{Post: testPost(), Config: domain.DefaultConfig()})
+
+	if blocked.State != StateBlocked || len(blocked.Log) != 1 || blocked.Log[0].Status != domain.StatusBlocked ||
+		blocked.LastPermission == nil || blocked.LastPermission.Decision != domain.DecisionLock {
+		t.Fatalf("after a lock answer the post must be blocked with the reasons, got %+v", blocked)
+	}
+	if len(blocked.Log[0].Reasons) != 1 || blocked.Log[0].Reasons[0] != "existing lock state is active" {
+		t.Fatalf("the blocked record must carry the arbiter's reasons, got %+v", blocked.Log[0])
+	}
+	reqs, outcomes, _ := p.safety.snapshot()
+	calls := p.fake.actionCalls()
+	// Asked at 20 and 30 minutes (refused), then at 40 minutes (allowed): one action.
+	if len(reqs) != 3 || len(calls) != 1 || !calls[0].At.Equal(testStart.Add(40*time.Minute)) {
+		t.Fatalf("want 3 arbitrations and one action at 40m, got %d arbitrations and %+v", len(reqs), calls)
+	}
+	if reqs[0].PostID != "p1" || reqs[0].Agent != "a1" || reqs[0].Action != domain.ActionThread || len(reqs[0].Texts) != 2 {
+		t.Fatalf("arbitration request lacks the action's details: %+v", reqs[0])
+	}
+	if sum.Actions[0].Status != domain.StatusSuccess || len(outcomes) != 1 || outcomes[0].Status != domain.StatusSuccess {
+		t.Fatalf("want the success recorded and reported once, got %+v / %+v", sum.Actions, outcomes)
+	}
+}
+
+func TestArbitrationFailureFailsClosed(t *testing.T) {
+	p := newPostTest(t, testStart, stalling(testStart), nil)
+	p.env.RegisterActivity(&activities.Activities{Platforms: map[string]platform.Platform{domain.PlatformSim: p.fake}})
+	p.stopAfter(35 * time.Minute)
+	p.run(PostInput{Post: testPost(), Config: domain.DefaultConfig()})
+	if calls := p.fake.actionCalls(); len(calls) != 0 {
+		t.Fatalf("without an arbiter answer nothing may reach the platform, got %+v", calls)
+	}
+}
+
+func TestOutcomeAndImpactReportedToTheMonitor(t *testing.T) {
+	p := newPostTest(t, testStart, stalling(testStart), nil)
+	p.stopAfter(3 * time.Hour)
+	p.run(PostInput{Post: testPost(), Config: domain.DefaultConfig()})
+	_, outcomes, impacts := p.safety.snapshot()
+	if len(outcomes) != 1 || outcomes[0].Agent != "a1" || outcomes[0].RateBefore != 0 || outcomes[0].FinishedAt.IsZero() {
+		t.Fatalf("want one outcome for agent a1, got %+v", outcomes)
+	}
+	// The window after the action (20m + 90m) has passed by 110m: one impact, rate still 0.
+	if len(impacts) != 1 || impacts[0].Key != outcomes[0].Key || impacts[0].RateAfter != 0 {
+		t.Fatalf("want one impact report for the action, got %+v", impacts)
+	}
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -1,0 +1,81 @@
+package workflows
+
+import (
+	"encoding/json"
+	"time"
+
+	"resurge/domain"
+)
+
+// The safety arbiter is a singleton.
+const ArbiterWorkflowID = "safety-arbiter"
+
+// Names of the arbiter's signals, update and query.
+const (
+	SignalLock        = "lock"
+	SignalReleaseLock = "release-lock"
+	SignalAgentHealth = "agent-health"
+	UpdateArbitrate   = "arbitrate"
+	QueryArbiterState = "state"
+)
+
+// ArbiterInput starts (or continues) the arbiter.
+type ArbiterInput struct {
+	Policy domain.SafetyPolicy `json:"policy"`
+	Carry  *ArbiterCarry       `json:"carry,omitempty"`
+	// MaxUpdatesPerRun continues as new after this many arbitrations (0 = default), far below
+	// the server's 2,000 updates per run.
+	MaxUpdatesPerRun int `json:"max_updates_per_run,omitempty"`
+}
+
+// LockState is the arbiter's lock.
+type LockState struct {
+	Active     bool            `json:"active"`
+	Source     string          `json:"source,omitempty"`
+	Reason     string          `json:"reason,omitempty"`
+	Since      time.Time       `json:"since,omitempty"`
+	Tier       int             `json:"tier,omitempty"`
+	Confidence float64         `json:"confidence,omitempty"`
+	Brief      json.RawMessage `json:"brief,omitempty"`
+	// The last release, kept after the lock is off.
+	ReleasedBy    string    `json:"released_by,omitempty"`
+	ReleaseReason string    `json:"release_reason,omitempty"`
+	ReleasedAt    time.Time `json:"released_at,omitempty"`
+}
+
+// DecisionRecord is one arbitration, as kept in the arbiter's recent decisions.
+type DecisionRecord struct {
+	Post     string                     `json:"post"`
+	Agent    string                     `json:"agent"`
+	Action   domain.ActionType          `json:"action"`
+	Key      string                     `json:"idempotency_key"`
+	Decision domain.ArbitrationDecision `json:"decision"`
+}
+
+// ArbiterCounters count what the arbiter did since it first started.
+type ArbiterCounters struct {
+	Allowed          int `json:"allowed"`
+	Denied           int `json:"denied"`
+	Locked           int `json:"locked"`
+	Locks            int `json:"locks"`
+	Releases         int `json:"releases"`
+	RejectedReleases int `json:"rejected_releases"`
+	RejectedSignals  int `json:"rejected_signals"`
+}
+
+// ArbiterCarry is the state carried over continue-as-new.
+type ArbiterCarry struct {
+	Lock       LockState              `json:"lock"`
+	Recent     []DecisionRecord       `json:"recent"`
+	Counters   ArbiterCounters        `json:"counters"`
+	Allowed    []domain.AllowedChange `json:"allowed"`
+	AgentTiers []domain.AgentHealth   `json:"agent_tiers"`
+	Rejected   []RejectedInput        `json:"rejected,omitempty"`
+	Runs       int                    `json:"runs"`
+}
+
+// ArbiterState answers the state query.
+type ArbiterState struct {
+	ArbiterCarry
+	UpdatesThisRun int `json:"updates_this_run"`
+}

@@ -1,0 +1,268 @@
+package workflows
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"resurge/domain"
+)
+
+const (
+	defaultMaxUpdatesPerRun = 1000
+	maxRecentDecisions      = 50
+)
+
+// ArbiterWorkflow is the singleton safety arbiter. Post workflows ask it, through the
+// arbitrate update, before every action; monitors lock it with a signal when an agent
+// misbehaves; operators release it with a signal. While locked it answers every request with
+// lock.
+func ArbiterWorkflow(ctx workflow.Context, in ArbiterInput) error {
+	a := newArbiter(in)
+	if err := a.setup(ctx); err != nil {
+		return err
+	}
+	return a.run(ctx)
+}
+
+type arbiter struct {
+	in        ArbiterInput
+	c         ArbiterCarry
+	updates   int
+	lockCh    workflow.ReceiveChannel
+	releaseCh workflow.ReceiveChannel
+	healthCh  workflow.ReceiveChannel
+}
+
+func newArbiter(in ArbiterInput) *arbiter {
+	if in.Policy.Validate() != nil {
+		in.Policy = domain.DefaultSafetyPolicy()
+	}
+	a := &arbiter{in: in}
+	if in.Carry != nil {
+		a.c = *in.Carry
+	}
+	a.c.Runs++
+	return a
+}
+
+func (a *arbiter) setup(ctx workflow.Context) error {
+	a.lockCh = workflow.GetSignalChannel(ctx, SignalLock)
+	a.releaseCh = workflow.GetSignalChannel(ctx, SignalReleaseLock)
+	a.healthCh = workflow.GetSignalChannel(ctx, SignalAgentHealth)
+	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryArbiterState, func() (ArbiterState, error) {
+		return ArbiterState{ArbiterCarry: a.c, UpdatesThisRun: a.updates}, nil
+	}, workflow.QueryHandlerOptions{Description: "Lock state, recent decisions and counters"}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateArbitrate, a.arbitrate, workflow.UpdateHandlerOptions{
+		Validator: func(_ workflow.Context, req domain.ArbitrationRequest) error {
+			return domain.ValidateArbitrationRequest(req)
+		},
+		Description: "Decide allow / deny / lock for a proposed action",
+	}); err != nil {
+		return err
+	}
+	a.updateUI(ctx)
+	return nil
+}
+
+func (a *arbiter) run(ctx workflow.Context) error {
+	for {
+		err := workflow.Await(ctx, func() bool {
+			return a.lockCh.Len() > 0 || a.releaseCh.Len() > 0 || a.healthCh.Len() > 0 || a.shouldContinueAsNew(ctx)
+		})
+		if err != nil {
+			return err
+		}
+		a.drainSignals(ctx)
+		if a.shouldContinueAsNew(ctx) {
+			// Let every arbitration in flight finish so none is lost, then hand over.
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return err
+			}
+			a.drainSignals(ctx)
+			next := a.in
+			carry := a.c
+			next.Carry = &carry
+			return workflow.NewContinueAsNewError(ctx, ArbiterWorkflow, next)
+		}
+	}
+}
+
+func (a *arbiter) shouldContinueAsNew(ctx workflow.Context) bool {
+	limit := a.in.MaxUpdatesPerRun
+	if limit <= 0 {
+		limit = defaultMaxUpdatesPerRun
+	}
+	return a.updates >= limit || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+}
+
+// drainSignals applies every pending signal. The arbitrate handler calls it first, so a lock
+// that reached the workflow before (or together with) a request always wins over it.
+func (a *arbiter) drainSignals(ctx workflow.Context) {
+	changed := false
+	for {
+		var raw json.RawMessage
+		switch {
+		case a.lockCh.ReceiveAsync(&raw):
+			a.applyLock(ctx, raw)
+		case a.releaseCh.ReceiveAsync(&raw):
+			a.applyRelease(ctx, raw)
+		case a.healthCh.ReceiveAsync(&raw):
+			a.applyHealth(ctx, raw)
+		default:
+			if changed {
+				a.updateUI(ctx)
+			}
+			return
+		}
+		changed = true
+	}
+}
+
+// applyLock turns the lock on. A malformed lock still locks (fail closed: a safety signal that
+// cannot be read is no reason to keep acting), and the malformed payload is recorded.
+func (a *arbiter) applyLock(ctx workflow.Context, raw json.RawMessage) {
+	var req domain.LockRequest
+	err := json.Unmarshal(raw, &req)
+	if err == nil {
+		err = req.Validate()
+	}
+	if err != nil {
+		a.rejectSignal(ctx, "lock signal (locked anyway)", err)
+		req = domain.LockRequest{Source: "unknown", Reason: "malformed lock signal: " + err.Error(), Tier: 3, Confidence: 1}
+	}
+	a.c.Counters.Locks++
+	if a.c.Lock.Active {
+		return // already locked: keep the original reason and time
+	}
+	a.c.Lock = LockState{
+		Active: true, Source: req.Source, Reason: req.Reason, Since: workflow.Now(ctx),
+		Tier: req.Tier, Confidence: req.Confidence, Brief: req.Brief,
+		ReleasedBy: a.c.Lock.ReleasedBy, ReleaseReason: a.c.Lock.ReleaseReason, ReleasedAt: a.c.Lock.ReleasedAt,
+	}
+	workflow.GetLogger(ctx).Warn("safety lock on", "source", req.Source, "reason", req.Reason)
+}
+
+// applyRelease turns the lock off when the release names an operator and a reason; a malformed
+// release is recorded as rejected and the lock stays.
+func (a *arbiter) applyRelease(ctx workflow.Context, raw json.RawMessage) {
+	var req domain.ReleaseRequest
+	err := json.Unmarshal(raw, &req)
+	if err == nil {
+		err = req.Validate()
+	}
+	if err != nil {
+		a.c.Counters.RejectedReleases++
+		a.rejectSignal(ctx, "release-lock signal (lock kept)", err)
+		return
+	}
+	a.c.Counters.Releases++
+	now := workflow.Now(ctx)
+	a.c.Lock = LockState{ReleasedBy: req.Operator, ReleaseReason: req.Reason, ReleasedAt: now}
+	workflow.GetLogger(ctx).Info("safety lock released", "operator", req.Operator, "reason", req.Reason)
+}
+
+func (a *arbiter) applyHealth(ctx workflow.Context, raw json.RawMessage) {
+	var h domain.AgentHealth
+	err := json.Unmarshal(raw, &h)
+	if err == nil {
+		err = h.Validate()
+	}
+	if err != nil {
+		a.rejectSignal(ctx, "agent-health signal", err)
+		return
+	}
+	i := slices.IndexFunc(a.c.AgentTiers, func(x domain.AgentHealth) bool { return x.Agent == h.Agent })
+	switch {
+	case i >= 0 && h.Tier == 0:
+		a.c.AgentTiers = slices.Delete(a.c.AgentTiers, i, i+1)
+	case i >= 0:
+		a.c.AgentTiers[i] = h
+	case h.Tier > 0:
+		a.c.AgentTiers = append(a.c.AgentTiers, h)
+		slices.SortFunc(a.c.AgentTiers, func(x, y domain.AgentHealth) int { return strings.Compare(x.Agent, y.Agent) })
+	}
+}
+
+func (a *arbiter) rejectSignal(ctx workflow.Context, what string, err error) {
+	workflow.GetLogger(ctx).Warn("rejected signal", "what", what, "error", err)
+	a.c.Counters.RejectedSignals++
+	a.c.Rejected = append(a.c.Rejected, RejectedInput{At: workflow.Now(ctx), What: what, Error: err.Error()})
+	if len(a.c.Rejected) > maxRejectedKept {
+		a.c.Rejected = a.c.Rejected[len(a.c.Rejected)-maxRejectedKept:]
+	}
+}
+
+// arbitrate is the update handler. It never blocks, so decisions are made in the order the
+// requests reach the workflow, each after every signal received so far.
+func (a *arbiter) arbitrate(ctx workflow.Context, req domain.ArbitrationRequest) (domain.ArbitrationDecision, error) {
+	a.drainSignals(ctx)
+	a.updates++
+	now := workflow.Now(ctx)
+	a.pruneAllowed(now)
+	d := domain.Arbitrate(a.in.Policy, a.view(), req, now)
+	switch d.Decision {
+	case domain.DecisionAllow:
+		a.c.Counters.Allowed++
+		a.c.Allowed = append(a.c.Allowed, domain.AllowedChange{PostID: req.PostID, At: now})
+	case domain.DecisionDeny:
+		a.c.Counters.Denied++
+	case domain.DecisionLock:
+		a.c.Counters.Locked++
+		if !a.c.Lock.Active {
+			// The request itself called for a lock: the lock state turns on.
+			a.c.Counters.Locks++
+			a.c.Lock = LockState{
+				Active: true, Source: "arbiter", Reason: strings.Join(d.Reasons, "; "), Since: now, Tier: 3, Confidence: d.Confidence,
+				ReleasedBy: a.c.Lock.ReleasedBy, ReleaseReason: a.c.Lock.ReleaseReason, ReleasedAt: a.c.Lock.ReleasedAt,
+			}
+		}
+	}
+	a.c.Recent = append(a.c.Recent, DecisionRecord{Post: req.PostID, Agent: req.Agent, Action: req.Action, Key: req.Key, Decision: d})
+	if len(a.c.Recent) > maxRecentDecisions {
+		a.c.Recent = a.c.Recent[len(a.c.Recent)-maxRecentDecisions:]
+	}
+	a.updateUI(ctx)
+	return d, nil
+}
+
+func (a *arbiter) view() domain.ArbiterView {
+	tiers := make(map[string]int, len(a.c.AgentTiers))
+	for _, h := range a.c.AgentTiers {
+		tiers[h.Agent] = h.Tier
+	}
+	return domain.ArbiterView{
+		LockActive: a.c.Lock.Active, LockConfidence: a.c.Lock.Confidence, AgentTier: tiers, Allowed: a.c.Allowed,
+	}
+}
+
+// pruneAllowed keeps only the allowed changes the hourly budgets still look at.
+func (a *arbiter) pruneAllowed(now time.Time) {
+	hourAgo := now.Add(-time.Hour)
+	i := 0
+	for i < len(a.c.Allowed) && !a.c.Allowed[i].At.After(hourAgo) {
+		i++
+	}
+	a.c.Allowed = a.c.Allowed[i:]
+}
+
+func (a *arbiter) updateUI(ctx workflow.Context) {
+	var b strings.Builder
+	if l := a.c.Lock; l.Active {
+		fmt.Fprintf(&b, "🔒 **LOCKED** since %s by %s: %s\n\nRelease: `go run ./starter release-lock --operator NAME --reason WHY`", clock(l.Since), l.Source, l.Reason)
+	} else {
+		b.WriteString("✅ unlocked: autonomous changes are arbitrated by policy")
+		if a.c.Lock.ReleasedBy != "" {
+			fmt.Fprintf(&b, "\n\nlast released by %s at %s: %s", a.c.Lock.ReleasedBy, clock(a.c.Lock.ReleasedAt), a.c.Lock.ReleaseReason)
+		}
+	}
+	cn := a.c.Counters
+	fmt.Fprintf(&b, "\n\nallowed %d · denied %d · locked %d · rejected releases %d", cn.Allowed, cn.Denied, cn.Locked, cn.RejectedReleases)
+	workflow.SetCurrentDetails(ctx, b.String())
+}

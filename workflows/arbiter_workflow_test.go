@@ -1,0 +1,244 @@
+package workflows
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+
+	"resurge/domain"
+)
+
+type arbiterTest struct {
+	t         *testing.T
+	env       *testsuite.TestWorkflowEnvironment
+	decisions map[string]domain.ArbitrationDecision
+	rejected  map[string]error
+	order     []string
+}
+
+func newArbiterTest(t *testing.T) *arbiterTest {
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(quietLogger())
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(testStart)
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
+	env.RegisterWorkflow(ArbiterWorkflow)
+	return &arbiterTest{t: t, env: env, decisions: map[string]domain.ArbitrationDecision{}, rejected: map[string]error{}}
+}
+
+func arbitrationRequest(post, agent string, action domain.ActionType) domain.ArbitrationRequest {
+	tier := map[domain.ActionType]domain.Tier{domain.ActionComment: domain.Tier1, domain.ActionEdit: domain.Tier2, domain.ActionThread: domain.Tier3}[action]
+	return domain.ArbitrationRequest{
+		PostID: post, Agent: agent, Platform: domain.PlatformSim, Action: action, Tier: tier,
+		Key: domain.IdempotencyKey(post, action, tier), Texts: []string{"hello there"}, At: testStart,
+	}
+}
+
+// arbitrate sends an arbitrate update now (call from a delayed callback) under id.
+func (a *arbiterTest) arbitrate(id string, req domain.ArbitrationRequest) {
+	a.env.UpdateWorkflow(UpdateArbitrate, id, &testsuite.TestUpdateCallback{
+		OnAccept: func() {},
+		OnReject: func(err error) { a.rejected[id] = err },
+		OnComplete: func(v any, err error) {
+			if err != nil {
+				a.t.Errorf("update %s failed: %v", id, err)
+				return
+			}
+			a.decisions[id] = v.(domain.ArbitrationDecision)
+			a.order = append(a.order, id)
+		},
+	}, req)
+}
+
+func (a *arbiterTest) at(d time.Duration, f func()) { a.env.RegisterDelayedCallback(f, d) }
+
+func (a *arbiterTest) state() ArbiterState {
+	a.t.Helper()
+	v, err := a.env.QueryWorkflow(QueryArbiterState)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	var st ArbiterState
+	if err := v.Get(&st); err != nil {
+		a.t.Fatal(err)
+	}
+	return st
+}
+
+func (a *arbiterTest) decision(id string) domain.Decision {
+	a.t.Helper()
+	d, ok := a.decisions[id]
+	if !ok {
+		a.t.Fatalf("no decision for %s (rejected: %v)", id, a.rejected[id])
+	}
+	return d.Decision
+}
+
+func TestArbiterLockReleaseAndMalformedRelease(t *testing.T) {
+	a := newArbiterTest(t)
+	var locked, afterBadRelease, released ArbiterState
+	a.at(time.Minute, func() { a.arbitrate("before", arbitrationRequest("p1", "a1", domain.ActionComment)) })
+	a.at(2*time.Minute, func() {
+		a.env.SignalWorkflow(SignalLock, domain.LockRequest{Source: "monitor/a1", Reason: "systemic anomaly", Tier: 3, Confidence: 0.9})
+	})
+	a.at(3*time.Minute, func() {
+		for i, act := range domain.ActionTypes {
+			a.arbitrate(fmt.Sprintf("locked-%d", i), arbitrationRequest(fmt.Sprintf("p%d", i+2), "a2", act))
+		}
+		locked = a.state()
+	})
+	a.at(4*time.Minute, func() { a.env.SignalWorkflow(SignalReleaseLock, map[string]string{"operator": "ops"}) })
+	a.at(5*time.Minute, func() {
+		a.arbitrate("after-bad-release", arbitrationRequest("p9", "a1", domain.ActionComment))
+	})
+	a.at(5*time.Minute+time.Second, func() { afterBadRelease = a.state() })
+	a.at(6*time.Minute, func() {
+		a.env.SignalWorkflow(SignalReleaseLock, domain.ReleaseRequest{Operator: "ops", Reason: "false alarm, checked the account"})
+	})
+	a.at(7*time.Minute, func() {
+		a.arbitrate("after-release", arbitrationRequest("p10", "a1", domain.ActionComment))
+	})
+	a.at(7*time.Minute+time.Second, func() { released = a.state() })
+	a.at(8*time.Minute, a.env.CancelWorkflow)
+	a.env.ExecuteWorkflow(ArbiterWorkflow, ArbiterInput{Policy: domain.DefaultSafetyPolicy()})
+
+	if a.decision("before") != domain.DecisionAllow {
+		t.Fatalf("before the lock: want allow, got %+v", a.decisions["before"])
+	}
+	for i := range domain.ActionTypes {
+		id := fmt.Sprintf("locked-%d", i)
+		if d := a.decisions[id]; d.Decision != domain.DecisionLock || !d.LockActive || d.Reasons[0] != "existing lock state is active" {
+			t.Fatalf("%s: want lock with the existing-lock reason, got %+v", id, d)
+		}
+	}
+	if !locked.Lock.Active || locked.Lock.Source != "monitor/a1" || locked.Lock.Since != testStart.Add(2*time.Minute) {
+		t.Fatalf("lock state not recorded: %+v", locked.Lock)
+	}
+	if a.decision("after-bad-release") != domain.DecisionLock || !afterBadRelease.Lock.Active ||
+		afterBadRelease.Counters.RejectedReleases != 1 || len(afterBadRelease.Rejected) != 1 {
+		t.Fatalf("a release without a reason must be rejected and keep the lock: %+v", afterBadRelease)
+	}
+	if a.decision("after-release") != domain.DecisionAllow || released.Lock.Active || released.Lock.ReleasedBy != "ops" {
+		t.Fatalf("after the release actions must be allowed again: %+v", released)
+	}
+	if released.Counters.Allowed != 2 || released.Counters.Locked != 4 || released.Counters.Releases != 1 {
+		t.Fatalf("unexpected counters %+v", released.Counters)
+	}
+}
+
+func TestArbiterNoAllowAfterTheLockAmongConcurrentRequests(t *testing.T) {
+	a := newArbiterTest(t)
+	const n = 30
+	var final ArbiterState
+	a.at(time.Minute, func() {
+		for i := 0; i < n; i++ {
+			a.arbitrate(fmt.Sprintf("r%02d", i), arbitrationRequest(fmt.Sprintf("post-%d", i), "a1", domain.ActionComment))
+			if i == n/2 {
+				a.env.SignalWorkflow(SignalLock, domain.LockRequest{Source: "operator", Reason: "manual stop", Tier: 3, Confidence: 1})
+			}
+		}
+	})
+	a.at(2*time.Minute, func() { final = a.state() })
+	a.at(3*time.Minute, a.env.CancelWorkflow)
+	a.env.ExecuteWorkflow(ArbiterWorkflow, ArbiterInput{Policy: domain.DefaultSafetyPolicy()})
+
+	if len(a.decisions) != n {
+		t.Fatalf("want %d decisions, got %d", n, len(a.decisions))
+	}
+	// In the order the arbiter decided, once one request is answered lock none is allowed.
+	seenLock := false
+	for _, rec := range final.Recent {
+		switch {
+		case rec.Decision.Decision == domain.DecisionLock:
+			seenLock = true
+		case seenLock && rec.Decision.Decision == domain.DecisionAllow:
+			t.Fatalf("allowed %s after the lock was recorded", rec.Post)
+		}
+	}
+	for i := n/2 + 1; i < n; i++ {
+		if d := a.decision(fmt.Sprintf("r%02d", i)); d != domain.DecisionLock {
+			t.Fatalf("request r%02d was sent after the lock signal and got %s", i, d)
+		}
+	}
+	if !seenLock || final.Counters.Allowed+final.Counters.Locked != n {
+		t.Fatalf("unexpected counters %+v", final.Counters)
+	}
+}
+
+func TestArbiterLocksOnAgentTierThreeAndDeniesViolations(t *testing.T) {
+	a := newArbiterTest(t)
+	banned := arbitrationRequest("p2", "a1", domain.ActionComment)
+	banned.Texts = []string{"Click here for free money"}
+	var st ArbiterState
+	a.at(time.Minute, func() {
+		a.arbitrate("banned", banned)
+		for i := 0; i < 4; i++ { // the per-post budget is 3 an hour
+			a.arbitrate(fmt.Sprintf("budget-%d", i), arbitrationRequest("p3", "a1", domain.ActionComment))
+		}
+		a.env.SignalWorkflow(SignalAgentHealth, domain.AgentHealth{Agent: "bad", Tier: 3, Confidence: 0.9, At: testStart})
+		a.arbitrate("bad-agent", arbitrationRequest("p4", "bad", domain.ActionComment))
+		a.arbitrate("other-agent", arbitrationRequest("p5", "a1", domain.ActionComment))
+	})
+	a.at(time.Minute+time.Second, func() { st = a.state() })
+	a.at(2*time.Minute, a.env.CancelWorkflow)
+	a.env.ExecuteWorkflow(ArbiterWorkflow, ArbiterInput{Policy: domain.DefaultSafetyPolicy()})
+
+	if d := a.decisions["banned"]; d.Decision != domain.DecisionDeny || len(d.Reasons) != 2 {
+		t.Fatalf("want deny naming both banned terms, got %+v", d)
+	}
+	if a.decision("budget-2") != domain.DecisionAllow || a.decision("budget-3") != domain.DecisionDeny {
+		t.Fatalf("per-post budget: want the 4th change in an hour denied, got %+v", a.decisions)
+	}
+	if a.decision("bad-agent") != domain.DecisionLock || !st.Lock.Active || st.Lock.Source != "arbiter" {
+		t.Fatalf("an agent at tier 3 must lock, and the lock state turn on: %+v", st.Lock)
+	}
+	if a.decision("other-agent") != domain.DecisionLock {
+		t.Fatal("once locked, every agent's request must be answered lock")
+	}
+}
+
+func TestArbiterRejectsMalformedRequests(t *testing.T) {
+	a := newArbiterTest(t)
+	bad := arbitrationRequest("p1", "a1", domain.ActionComment)
+	bad.Action = "delete"
+	a.at(time.Minute, func() { a.arbitrate("bad", bad) })
+	a.at(2*time.Minute, a.env.CancelWorkflow)
+	a.env.ExecuteWorkflow(ArbiterWorkflow, ArbiterInput{Policy: domain.DefaultSafetyPolicy()})
+	if err := a.rejected["bad"]; err == nil || !contains(err.Error(), "request.action") {
+		t.Fatalf("want the validator to reject the request naming request.action, got %v", err)
+	}
+}
+
+func TestArbiterLockSurvivesContinueAsNew(t *testing.T) {
+	a := newArbiterTest(t)
+	a.at(time.Minute, func() {
+		a.env.SignalWorkflow(SignalLock, domain.LockRequest{Source: "monitor/a1", Reason: "systemic anomaly", Tier: 3, Confidence: 0.8})
+	})
+	a.at(2*time.Minute, func() {
+		a.arbitrate("x1", arbitrationRequest("p1", "a1", domain.ActionComment))
+		a.arbitrate("x2", arbitrationRequest("p2", "a1", domain.ActionComment))
+	})
+	a.env.ExecuteWorkflow(ArbiterWorkflow, ArbiterInput{Policy: domain.DefaultSafetyPolicy(), MaxUpdatesPerRun: 2})
+	next := continuedArbiterInput(t, a.env.GetWorkflowError())
+	if next.Carry == nil || !next.Carry.Lock.Active || next.Carry.Counters.Locked != 2 {
+		t.Fatalf("the lock must be carried over, got %+v", next.Carry)
+	}
+
+	b := newArbiterTest(t)
+	b.at(time.Minute, func() { b.arbitrate("y", arbitrationRequest("p3", "a1", domain.ActionComment)) })
+	b.at(2*time.Minute, b.env.CancelWorkflow)
+	b.env.ExecuteWorkflow(ArbiterWorkflow, next)
+	if b.decision("y") != domain.DecisionLock {
+		t.Fatal("after continue-as-new the lock must still answer lock")
+	}
+}
+
+func continuedArbiterInput(t *testing.T, err error) ArbiterInput {
+	t.Helper()
+	var in ArbiterInput
+	decodeContinueAsNew(t, err, &in)
+	return in
+}

@@ -1,0 +1,67 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"resurge/domain"
+)
+
+// StartPost starts watching a post, or returns the run that already watches it: starting the
+// same post twice is safe (the workflow ID is the post's, and a running workflow is reused).
+// The input is validated first so that bad input gets an error here, not a failed workflow.
+func StartPost(ctx context.Context, c client.Client, in PostInput) (client.WorkflowRun, error) {
+	if err := in.Post.Validate(); err != nil {
+		return nil, err
+	}
+	if err := in.Config.Validate(); err != nil {
+		return nil, err
+	}
+	opts := client.StartWorkflowOptions{
+		ID:                       PostWorkflowID(in.Post.ID),
+		TaskQueue:                TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		StaticSummary:            PostSummaryText(in.Post),
+		StaticDetails:            postStaticDetails(in),
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			PostIDKey.ValueSet(in.Post.ID),
+			AgentKey.ValueSet(in.Post.Agent),
+			StateKey.ValueSet(StateWatching),
+		),
+	}
+	return c.ExecuteWorkflow(ctx, opts, PostWorkflow, in)
+}
+
+func postStaticDetails(in PostInput) string {
+	c := in.Config
+	return fmt.Sprintf("sample every %s · window %s (≥ %d samples) · at most %d actions per window · "+
+		"cooldowns comment %s / edit %s / thread %s · watched for %s",
+		c.SampleInterval, c.Window, c.MinSamples, c.MaxActionsPerWindow,
+		c.CommentCooldown, c.EditCooldown, c.ThreadCooldown, c.Horizon)
+}
+
+// QueryPostStatus asks a post workflow (running or closed) for its status.
+func QueryPostStatus(ctx context.Context, c client.Client, postID string) (PostStatus, error) {
+	var st PostStatus
+	if err := domain.ValidateID("post", postID); err != nil {
+		return st, err
+	}
+	v, err := c.QueryWorkflow(ctx, PostWorkflowID(postID), "", QueryStatus)
+	if err != nil {
+		return st, err
+	}
+	return st, v.Get(&st)
+}
+
+// StopPost signals a post workflow to stop watching.
+func StopPost(ctx context.Context, c client.Client, postID string, req StopRequest) error {
+	if err := domain.ValidateID("post", postID); err != nil {
+		return err
+	}
+	return c.SignalWorkflow(ctx, PostWorkflowID(postID), "", SignalStop, req)
+}

@@ -1,0 +1,123 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"resurge/activities"
+	"resurge/domain"
+)
+
+// SafetyClient reaches the arbiter and the monitors through a Temporal client. It implements
+// activities.SafetyGateway, and it is what the starter uses for lock and release.
+type SafetyClient struct {
+	Client  client.Client
+	Policy  domain.SafetyPolicy
+	Monitor MonitorConfig
+}
+
+var _ activities.SafetyGateway = (*SafetyClient)(nil)
+
+func (s *SafetyClient) arbiterStartOptions() client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                       ArbiterWorkflowID,
+		TaskQueue:                TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		StaticSummary:            "safety arbiter: allow / deny / lock for every autonomous change",
+	}
+}
+
+func (s *SafetyClient) arbiterInput() ArbiterInput { return ArbiterInput{Policy: s.Policy} }
+
+// EnsureArbiter starts the arbiter unless it is already running.
+func (s *SafetyClient) EnsureArbiter(ctx context.Context) error {
+	_, err := s.Client.ExecuteWorkflow(ctx, s.arbiterStartOptions(), ArbiterWorkflow, s.arbiterInput())
+	return err
+}
+
+// Arbitrate sends the arbitrate update (starting the arbiter if it is not running). The update
+// ID is derived from the request, so a retried call after a lost reply gets the same decision
+// instead of a second one.
+func (s *SafetyClient) Arbitrate(ctx context.Context, req domain.ArbitrationRequest) (domain.ArbitrationDecision, error) {
+	var d domain.ArbitrationDecision
+	start := s.Client.NewWithStartWorkflowOperation(s.arbiterStartOptions(), ArbiterWorkflow, s.arbiterInput())
+	h, err := s.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateID:     fmt.Sprintf("%s@%s", req.Key, req.At.UTC().Format("20060102T150405.000000000")),
+			UpdateName:   UpdateArbitrate,
+			Args:         []any{req},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	if err != nil {
+		return d, err
+	}
+	return d, h.Get(ctx, &d)
+}
+
+// Lock signals the arbiter's lock (starting the arbiter if needed).
+func (s *SafetyClient) Lock(ctx context.Context, req domain.LockRequest) error {
+	_, err := s.Client.SignalWithStartWorkflow(ctx, ArbiterWorkflowID, SignalLock, req, s.arbiterStartOptions(), ArbiterWorkflow, s.arbiterInput())
+	return err
+}
+
+// Release signals the operator's release of the lock.
+func (s *SafetyClient) Release(ctx context.Context, req domain.ReleaseRequest) error {
+	return s.Client.SignalWorkflow(ctx, ArbiterWorkflowID, "", SignalReleaseLock, req)
+}
+
+// ReportHealth signals a monitor's grade of an agent to the arbiter.
+func (s *SafetyClient) ReportHealth(ctx context.Context, h domain.AgentHealth) error {
+	_, err := s.Client.SignalWithStartWorkflow(ctx, ArbiterWorkflowID, SignalAgentHealth, h, s.arbiterStartOptions(), ArbiterWorkflow, s.arbiterInput())
+	return err
+}
+
+// ArbiterState queries the arbiter.
+func (s *SafetyClient) ArbiterState(ctx context.Context) (ArbiterState, error) {
+	var st ArbiterState
+	v, err := s.Client.QueryWorkflow(ctx, ArbiterWorkflowID, "", QueryArbiterState)
+	if err != nil {
+		return st, err
+	}
+	return st, v.Get(&st)
+}
+
+func (s *SafetyClient) monitorStart(agent string) (client.StartWorkflowOptions, MonitorInput) {
+	return client.StartWorkflowOptions{
+		ID:                       MonitorWorkflowID(agent),
+		TaskQueue:                TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		StaticSummary:            "monitor of agent " + agent + ": grades the automation's own performance",
+	}, MonitorInput{Agent: agent, Config: s.Monitor}
+}
+
+// ReportOutcome signals an action outcome to the agent's monitor, starting it on first use.
+func (s *SafetyClient) ReportOutcome(ctx context.Context, o domain.Outcome) error {
+	opts, in := s.monitorStart(o.Agent)
+	_, err := s.Client.SignalWithStartWorkflow(ctx, opts.ID, SignalOutcome, o, opts, MonitorWorkflow, in)
+	return err
+}
+
+// ReportImpact signals an impact measurement to the agent's monitor.
+func (s *SafetyClient) ReportImpact(ctx context.Context, im domain.Impact) error {
+	opts, in := s.monitorStart(im.Agent)
+	_, err := s.Client.SignalWithStartWorkflow(ctx, opts.ID, SignalImpact, im, opts, MonitorWorkflow, in)
+	return err
+}
+
+// MonitorStatus queries an agent's monitor.
+func (s *SafetyClient) MonitorStatus(ctx context.Context, agent string) (MonitorStatus, error) {
+	var st MonitorStatus
+	if err := domain.ValidateID("agent", agent); err != nil {
+		return st, err
+	}
+	v, err := s.Client.QueryWorkflow(ctx, MonitorWorkflowID(agent), "", QueryMonitorStatus)
+	if err != nil {
+		return st, err
+	}
+	return st, v.Get(&st)
+}
