@@ -1,0 +1,44 @@
+package devserver
+
+import (
+	"go.temporal.io/server/common/dynamicconfig"
+)
+
+// devDynamicConfig returns the server's dynamic config overrides for a single-user dev server.
+func devDynamicConfig() dynamicconfig.StaticClient {
+	// User metadata (the static summary/details the Web UI shows for workflows and timers)
+	// needs nothing here: it is on by default and its size limits suit a dev server.
+	return dynamicconfig.StaticClient{
+		// Search attributes registered at start (or by a test a moment ago) must be usable by
+		// the very next StartWorkflow/UpsertSearchAttributes and visible in the Web UI's
+		// filters, not after the search attribute cache's periodic refresh (~60 s).
+		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
+
+		// Workflow update (sync and async-accepted) and eager workflow start are on by default
+		// in server v1.32; they are pinned here because Resurge depends on them and a server
+		// upgrade that flipped a default should not silently break the dev setup.
+		dynamicconfig.FrontendEnableUpdateWorkflowExecution.Key():              true,
+		dynamicconfig.FrontendEnableUpdateWorkflowExecutionAsyncAccepted.Key(): true,
+		dynamicconfig.EnableEagerWorkflowStart.Key():                           true,
+
+		// The Web UI issues several list/count visibility queries per page and refreshes
+		// them; the production default of 10 RPS per namespace makes it hit rate limits.
+		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
+
+		// The host-level workflow cache defaults to 128k entries sized for a production
+		// history host; a dev server never has that many live workflows, and a smaller cap
+		// keeps its memory in line with a laptop.
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 8192,
+
+		// The worker service's scanners garbage-collect task queues and orphaned history
+		// branches of a long-lived production cluster. A dev database has little to collect,
+		// and in v1.32 the scanners' SDK workers are never stopped ("Nothing is gracefully
+		// stopping these workers", service/worker/scanner). Measured: after Start+Stop in one
+		// process (as in every integration test) 113 goroutines were left, 6 of them SDK
+		// workers polling the dead frontend forever; with the scanners off, 59. The
+		// parent-close-policy worker leaks the same way but stays on: it is needed for
+		// correctness when a parent with many children closes.
+		dynamicconfig.TaskQueueScannerEnabled.Key(): false,
+		dynamicconfig.HistoryScannerEnabled.Key():   false,
+	}
+}
