@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"resurge/domain"
+)
+
+const planHelp = `Reads ONE JSON plan request, decodes it exactly as the workflow's inputs are decoded, runs
+the workflow's own planner on it and prints the plan as one JSON object. Nothing connects to
+Temporal. The request comes from --file F, the positional F, or stdin ("-" or nothing):
+
+  {"post_id": "p1", "now": "2026-11-25T12:00:00Z",
+   "samples": [{"at": "...", "impressions": 1000, "engagements": 10}, ...],
+   "log": [ ...records of the reference executor's persisted history... ],
+   "config": {"window": "90m", "min_samples": 3, ...}}
+
+samples, log and config are optional (config overrides the defaults field by field). Bad input
+exits 2 with an error naming the field.
+`
+
+func runPlan(_ context.Context, e *env, args []string) error {
+	fs := e.newFlagSet("plan")
+	file := fs.String("file", "", "read the request from `F` (\"-\" for stdin)")
+	pos, err := e.parseArgs(fs, args, 0, 1)
+	if err != nil {
+		return err
+	}
+	path := *file
+	if len(pos) == 1 {
+		if path != "" {
+			return usageErrorf("plan: give the request as --file or as an argument, not both")
+		}
+		path = pos[0]
+	}
+	data, err := readRequest(e.stdin, path)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(string(data)) == "" {
+		return usageErrorf("plan: no input: want one JSON plan request")
+	}
+	req, err := domain.DecodePlanRequest(data)
+	if err != nil {
+		return asUsage(fmt.Errorf("plan: %w", err))
+	}
+	plan := domain.PlanAction(req.PostID, req.Log, req.Samples, req.Config, req.Now)
+	return printJSON(e.stdout, plan)
+}
+
+// readRequest reads the plan request from path, or stdin for "" and "-".
+func readRequest(stdin io.Reader, path string) ([]byte, error) {
+	if path == "" || path == "-" {
+		return readLimited(stdin, domain.MaxRequestBytes, "the request")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, asUsage(fmt.Errorf("plan: %w", err))
+	}
+	defer f.Close()
+	return readLimited(f, domain.MaxRequestBytes, path)
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+)
+
+// command is one entry of the command table.
+type command struct {
+	// Name is what the user types: "starter <Name> ...".
+	Name string
+	// Args is the synopsis after the name, e.g. "<post> [flags]".
+	Args string
+	// Summary is one line for the command list.
+	Summary string
+	// Help is the longer description printed by "starter help <Name>" (may be empty).
+	Help string
+	// Run parses args (the arguments after the name) and does the work. A usage error
+	// (usageErrorf, asUsage) exits 2, any other error 1, errHelpShown 0.
+	Run func(ctx context.Context, e *env, args []string) error
+}
+
+// commands is the command table, in the order "starter help" lists it.
+//
+// Adding a command is one entry here plus one cmd_<name>.go file holding its Run function:
+// build the flag set with e.newFlagSet(name), parse with e.parseArgs (mixed flags and positional
+// arguments, -h, usage errors), get the Temporal client with e.client(ctx) only once the input
+// is known to be good, and print with printJSON(e.stdout, v) when e.opts.json is set, else with
+// the table helpers in output.go (errors: return usageErrorf/asUsage for exit 2, any other for 1).
+//
+// Planned next (another change): "lock", "release-lock", "arbiter" and "monitor <agent>" for the
+// safety arbiter's global lock and the per-agent monitors.
+var commands []command
+
+func init() {
+	// Assigned in init because help refers back to the table.
+	commands = []command{
+		{Name: "start", Args: "[flags]", Summary: "start watching one post (flags) or many (--file)", Help: startHelp, Run: runStart},
+		{Name: "status", Args: "<post> [flags]", Summary: "show a post workflow's status (the status query)", Help: statusHelp, Run: runStatus},
+		{Name: "list", Args: "[flags]", Summary: "list post workflows through the search attributes", Help: listHelp, Run: runList},
+		{Name: "stop", Args: "<post> [flags]", Summary: "ask a post workflow to stop watching", Help: stopHelp, Run: runStop},
+		{Name: "plan", Args: "[--file F | F | -]", Summary: "dry-run the planner on one JSON request (no server needed)", Help: planHelp, Run: runPlan},
+		{Name: "help", Args: "[command]", Summary: "show help for all commands or one", Run: runHelp},
+	}
+}
+
+// lookupCommand returns the command called name, nil if there is none.
+func lookupCommand(name string) *command {
+	for i := range commands {
+		if commands[i].Name == name {
+			return &commands[i]
+		}
+	}
+	return nil
+}
+
+// synopsis is "<name> <args>" for error messages.
+func synopsis(name string) string {
+	if c := lookupCommand(name); c != nil {
+		return c.Name + " " + c.Args
+	}
+	return name
+}
+
+// printUsage writes the overall usage: the commands and the global flags.
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, `usage: starter <command> [flags]
+
+Resurge starter: start, inspect and stop the workflows that watch posts.
+
+commands:
+`)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-26s %s\n", c.Name+" "+c.Args, c.Summary)
+	}
+	fmt.Fprintln(w, "\nglobal flags (accepted by every command, before or after its name):")
+	var g globalOptions = defaultGlobalOptions()
+	gfs := flag.NewFlagSet("", flag.ContinueOnError)
+	g.register(gfs)
+	var all []*flag.Flag
+	gfs.VisitAll(func(f *flag.Flag) { all = append(all, f) })
+	writeFlagList(w, all)
+	fmt.Fprint(w, connectionHelp)
+	fmt.Fprint(w, `
+exit codes: 0 ok, 1 failed (server or network error, workflow not found, ...), 2 usage (unknown
+command, bad flags, bad input).
+
+Run 'starter help <command>' (or 'starter <command> -h') for a command's flags.
+`)
+}
+
+const connectionHelp = `
+connection: the Temporal client is configured like the temporal CLI's, from temporal.toml
+(TEMPORAL_CONFIG_FILE, profile TEMPORAL_PROFILE or --profile) and the environment
+(TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*); --address and
+--namespace override both. Default: localhost:7233, namespace "default". Only the commands
+that need the server connect to it.
+`
+
+// printCommandHelp writes a command's help: synopsis, description and flags.
+func printCommandHelp(w io.Writer, fs *flag.FlagSet) {
+	c := lookupCommand(fs.Name())
+	if c == nil {
+		return
+	}
+	fmt.Fprintf(w, "usage: starter %s %s\n\n%s\n", c.Name, c.Args, c.Summary)
+	if c.Help != "" {
+		fmt.Fprintf(w, "\n%s", c.Help)
+	}
+	printFlags(w, fs)
+}
+
+// runHelp prints the overall usage, or one command's help.
+func runHelp(ctx context.Context, e *env, args []string) error {
+	fs := e.newFlagSet("help")
+	pos, err := e.parseArgs(fs, args, 0, 1)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		printUsage(e.stdout)
+		return nil
+	}
+	c := lookupCommand(pos[0])
+	if c == nil || c.Name == "help" {
+		if c == nil {
+			return usageErrorf("help: unknown command %q (run 'starter help' for the list)", pos[0])
+		}
+		printUsage(e.stdout)
+		return nil
+	}
+	// A command's -h prints its help with its own flag set.
+	return c.Run(ctx, e, []string{"-h"})
+}
