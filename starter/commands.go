@@ -30,8 +30,7 @@ type command struct {
 // is known to be good, and print with printJSON(e.stdout, v) when e.opts.json is set, else with
 // the table helpers in output.go (errors: return usageErrorf/asUsage for exit 2, any other for 1).
 //
-// Planned next (another change): "lock", "release-lock", "arbiter" and "monitor <agent>" for the
-// safety arbiter's global lock and the per-agent monitors.
+// The safety commands (lock, release-lock, arbiter, monitor) share the helpers in safety.go.
 var commands []command
 
 func init() {
@@ -41,6 +40,10 @@ func init() {
 		{Name: "status", Args: "<post> [flags]", Summary: "show a post workflow's status (the status query)", Help: statusHelp, Run: runStatus},
 		{Name: "list", Args: "[flags]", Summary: "list post workflows through the search attributes", Help: listHelp, Run: runList},
 		{Name: "stop", Args: "<post> [flags]", Summary: "ask a post workflow to stop watching", Help: stopHelp, Run: runStop},
+		{Name: "lock", Args: "--reason R [flags]", Summary: "lock the safety arbiter: every autonomous change is refused", Help: lockHelp, Run: runLock},
+		{Name: "release-lock", Args: "--operator NAME --reason WHY", Summary: "release the safety arbiter's lock (an operator's decision)", Help: releaseLockHelp, Run: runReleaseLock},
+		{Name: "arbiter", Args: "[flags]", Summary: "show the safety arbiter's state: lock, decisions, agent tiers", Help: arbiterHelp, Run: runArbiter},
+		{Name: "monitor", Args: "<agent> [flags]", Summary: "show an agent's monitor: snapshot, tier, alerts", Help: monitorHelp, Run: runMonitor},
 		{Name: "plan", Args: "[--file F | F | -]", Summary: "dry-run the planner on one JSON request (no server needed)", Help: planHelp, Run: runPlan},
 		{Name: "help", Args: "[command]", Summary: "show help for all commands or one", Run: runHelp},
 	}
@@ -68,12 +71,17 @@ func synopsis(name string) string {
 func printUsage(w io.Writer) {
 	fmt.Fprint(w, `usage: starter <command> [flags]
 
-Resurge starter: start, inspect and stop the workflows that watch posts.
+Resurge starter: start, inspect and stop the workflows that watch posts, and work the safety
+net (lock and release the safety arbiter, show its state and the agents' monitors).
 
 commands:
 `)
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-26s %s\n", c.Name+" "+c.Args, c.Summary)
+		if syn := c.Name + " " + c.Args; len(syn) <= 26 {
+			fmt.Fprintf(w, "  %-26s %s\n", syn, c.Summary)
+		} else {
+			fmt.Fprintf(w, "  %s\n  %-26s %s\n", syn, "", c.Summary)
+		}
 	}
 	fmt.Fprintln(w, "\nglobal flags (accepted by every command, before or after its name):")
 	var g globalOptions = defaultGlobalOptions()

@@ -38,10 +38,31 @@ type fakeClient struct {
 	queries   []*workflowservice.ListWorkflowExecutionsRequest
 	listErr   error // ListWorkflow's error
 	runSeq    int
+
+	// sent records every SignalWorkflow and SignalWithStartWorkflow call, in order.
+	sent []sentSignal
+	// answers are canned query answers by "<workflow ID> <query type>": each query takes the
+	// first one, the last one keeps answering. They win over status / queryErr.
+	answers map[string][]any
+	// queryErrs fails every query to these workflow IDs.
+	queryErrs map[string]error
+	// queried counts the queries by "<workflow ID> <query type>".
+	queried map[string]int
+}
+
+// sentSignal is one signal the starter sent.
+type sentSignal struct {
+	WithStart  bool
+	WorkflowID string
+	Name       string
+	Arg        json.RawMessage
+	// Start is the start options of a SignalWithStartWorkflow call.
+	Start client.StartWorkflowOptions
 }
 
 func newFakeClient() *fakeClient {
-	return &fakeClient{running: map[string]string{}, failStart: map[string]error{}}
+	return &fakeClient{running: map[string]string{}, failStart: map[string]error{},
+		answers: map[string][]any{}, queryErrs: map[string]error{}, queried: map[string]int{}}
 }
 
 func (f *fakeClient) Close() {}
@@ -77,6 +98,24 @@ func (f *fakeClient) ExecuteWorkflow(_ context.Context, opts client.StartWorkflo
 }
 
 func (f *fakeClient) QueryWorkflow(_ context.Context, id, _ string, queryType string, _ ...any) (converter.EncodedValue, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := id + " " + queryType
+	f.queried[key]++
+	if err := f.queryErrs[id]; err != nil {
+		return nil, err
+	}
+	if seq := f.answers[key]; len(seq) > 0 {
+		v := seq[0]
+		if len(seq) > 1 {
+			f.answers[key] = seq[1:]
+		}
+		data, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		return jsonValue(data), nil
+	}
 	if f.queryErr != nil {
 		return nil, f.queryErr
 	}
@@ -98,7 +137,25 @@ func (f *fakeClient) SignalWorkflow(_ context.Context, id, _ string, name string
 	}
 	data, _ := json.Marshal(arg)
 	f.signals = append(f.signals, id+" "+name+" "+string(data))
+	f.sent = append(f.sent, sentSignal{WorkflowID: id, Name: name, Arg: data})
 	return nil
+}
+
+func (f *fakeClient) SignalWithStartWorkflow(_ context.Context, id, name string, arg any, opts client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failStart[id]; err != nil {
+		return nil, err
+	}
+	run, ok := f.running[id]
+	if !ok {
+		f.runSeq++
+		run = fmt.Sprintf("run-%d", f.runSeq)
+		f.running[id] = run
+	}
+	data, _ := json.Marshal(arg)
+	f.sent = append(f.sent, sentSignal{WithStart: true, WorkflowID: id, Name: name, Arg: data, Start: opts})
+	return fakeRun{id: id, run: run}, nil
 }
 
 func (f *fakeClient) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {

@@ -1,6 +1,7 @@
 // Command starter is Resurge's command-line client, in the style of the temporal CLI: it starts
 // post workflows (one by flags, many from a CSV or JSON file), shows a post's status, lists and
-// stops post workflows, and dry-runs the planner on a JSON request without any server.
+// stops post workflows, dry-runs the planner on a JSON request without any server, and works
+// the safety net: locks and releases the arbiter, shows its state and an agent's monitor.
 //
 //	go run ./starter <command> [flags]
 //
@@ -50,6 +51,9 @@ type env struct {
 	dial func(ctx context.Context, e *env) (client.Client, error)
 	// now is the clock used for relative times in human output.
 	now func() time.Time
+	// safetyWait bounds how long lock and release-lock poll the arbiter's state query for the
+	// signal to take effect, safetyPoll is the pause between two queries.
+	safetyWait, safetyPoll time.Duration
 
 	c client.Client
 }
@@ -62,6 +66,9 @@ func newEnv(stdin io.Reader, stdout, stderr io.Writer) *env {
 		opts:   defaultGlobalOptions(),
 		dial:   dialTemporal,
 		now:    time.Now,
+
+		safetyWait: 5 * time.Second,
+		safetyPoll: 200 * time.Millisecond,
 	}
 }
 
