@@ -1,0 +1,121 @@
+package simclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"resurge/platform"
+)
+
+// statusError classifies a non-2xx reply.
+func (c *Client) statusError(what string, ep endpoint, resp *http.Response, body []byte) *platform.Error {
+	e := &platform.Error{Status: resp.StatusCode, Message: c.redact(what + ": " + describeBody(body, c.redact))}
+	switch s := resp.StatusCode; {
+	case s == http.StatusTooManyRequests:
+		e.Code = platform.CodeRateLimit
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+	case s == http.StatusInternalServerError, s == http.StatusBadGateway,
+		s == http.StatusServiceUnavailable, s == http.StatusGatewayTimeout:
+		e.Code = platform.CodeServiceUnavailable
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+	case s == http.StatusBadRequest:
+		e.Code = platform.CodeBadRequest
+	case s == http.StatusUnauthorized:
+		e.Code = platform.CodeUnauthorized
+	case s == http.StatusForbidden:
+		e.Code = platform.CodeForbidden
+	case s == http.StatusNotFound && ep == endpointMetrics:
+		e.Code = platform.CodePostGone
+	case s == http.StatusNotFound:
+		e.Code = platform.CodeNotFound
+	case s == http.StatusUnprocessableEntity:
+		e.Code = platform.CodeUnprocessable
+	default:
+		e.Code = platform.CodeUnexpected
+	}
+	return e
+}
+
+// transportError classifies a call that got no (complete) reply. Either way the outcome is
+// unknown, so both codes are transient and an action's retry must verify first.
+func (c *Client) transportError(what string, err error) *platform.Error {
+	code := platform.CodeNetworkError
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		code = platform.CodeTimeout
+	}
+	return &platform.Error{Code: code, Message: c.redact(what + ": " + err.Error())}
+}
+
+// invalid is a 2xx reply the client cannot use.
+func (c *Client) invalid(what, format string, args ...any) *platform.Error {
+	return &platform.Error{Code: platform.CodeInvalidResponse, Message: c.redact(what + ": " + fmt.Sprintf(format, args...))}
+}
+
+// parseRetryAfter reads Retry-After as delay-seconds or an HTTP date (RFC 9110 §10.2.3).
+// Anything unreadable, negative or past counts as no advice (0).
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		// A day is far more than any platform means; cap it so the conversion cannot overflow.
+		return min(time.Duration(secs), 24*60*60) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0)
+	}
+	return 0
+}
+
+// describeBody renders an error reply for a message: the sim's {"error","message"} when it is
+// one, else the start of the body with anything unprintable replaced. redact runs before
+// truncation, so that a cut cannot leave half a secret behind.
+func describeBody(body []byte, redact func(string) string) string {
+	var e struct {
+		Error   string `json:"error"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		return truncate(redact(e.Error+": "+e.Message), 300)
+	}
+	if len(body) == 0 {
+		return "empty reply"
+	}
+	return "reply: " + truncate(strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return '?'
+	}, redact(string(body))), 200)
+}
+
+// truncate keeps the first n runes of s.
+func truncate(s string, n int) string {
+	runes := []rune(s)
+	if len(runes) <= n {
+		return s
+	}
+	return string(runes[:n]) + "…"
+}
+
+// redact removes the token from a message: whatever a server echoes back (a proxy's error page
+// may quote the request headers) must not carry it into logs and workflow histories.
+func (c *Client) redact(s string) string {
+	if c.token == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, c.token, "[redacted]")
+}
