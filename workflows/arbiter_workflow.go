@@ -165,6 +165,9 @@ func (a *arbiter) applyRelease(ctx workflow.Context, raw json.RawMessage) {
 	a.c.Counters.Releases++
 	now := workflow.Now(ctx)
 	a.c.Lock = LockState{ReleasedBy: req.Operator, ReleaseReason: req.Reason, ReleasedAt: now}
+	// The operator has looked at the agents: forget their grades, or a stale tier 3 would lock
+	// again on the next request. Monitors lock again (and re-grade) on new evidence only.
+	a.c.AgentTiers = nil
 	workflow.GetLogger(ctx).Info("safety lock released", "operator", req.Operator, "reason", req.Reason)
 }
 

@@ -242,3 +242,21 @@ func continuedArbiterInput(t *testing.T, err error) ArbiterInput {
 	decodeContinueAsNew(t, err, &in)
 	return in
 }
+
+func TestArbiterReleaseForgetsAgentGrades(t *testing.T) {
+	a := newArbiterTest(t)
+	a.at(time.Minute, func() {
+		a.env.SignalWorkflow(SignalAgentHealth, domain.AgentHealth{Agent: "bad", Tier: 3, Confidence: 0.9, At: testStart})
+		a.arbitrate("locks", arbitrationRequest("p1", "bad", domain.ActionComment))
+	})
+	a.at(2*time.Minute, func() {
+		a.env.SignalWorkflow(SignalReleaseLock, domain.ReleaseRequest{Operator: "ops", Reason: "agent fixed"})
+	})
+	// Without new evidence from its monitor, the agent's old tier 3 must not lock again.
+	a.at(3*time.Minute, func() { a.arbitrate("after", arbitrationRequest("p2", "bad", domain.ActionComment)) })
+	a.at(4*time.Minute, a.env.CancelWorkflow)
+	a.env.ExecuteWorkflow(ArbiterWorkflow, ArbiterInput{Policy: domain.DefaultSafetyPolicy()})
+	if a.decision("locks") != domain.DecisionLock || a.decision("after") != domain.DecisionAllow {
+		t.Fatalf("want lock before the release and allow after, got %+v", a.decisions)
+	}
+}

@@ -70,8 +70,10 @@ func (m *monitor) run(ctx workflow.Context) error {
 	}
 }
 
+// pendingEvaluation: new outcomes to grade, or an open anomaly that may still escalate (at
+// tier 3 nothing changes without new outcomes, so the monitor sleeps until one arrives).
 func (m *monitor) pendingEvaluation() bool {
-	return m.c.OutcomeSeq > m.c.EvaluatedSeq || m.c.Escalation.Tier > 0
+	return m.c.OutcomeSeq > m.c.EvaluatedSeq || (m.c.Escalation.Tier > 0 && m.c.Escalation.Tier < 3)
 }
 
 func (m *monitor) continueAsNew(ctx workflow.Context, outcomeCh, impactCh workflow.ReceiveChannel) error {

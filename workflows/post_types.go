@@ -57,6 +57,9 @@ type PostCarry struct {
 	Cycles         int                         `json:"cycles"`
 	Runs           int                         `json:"runs"`
 	LastError      string                      `json:"last_error,omitempty"`
+	// Shown are the search attribute values this workflow last upserted, by name (looked up
+	// only, never iterated).
+	Shown map[string]string `json:"shown,omitempty"`
 	// PendingImpacts are successful actions whose following window has not passed yet.
 	PendingImpacts []PendingImpact `json:"pending_impacts,omitempty"`
 }

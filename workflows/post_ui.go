@@ -21,8 +21,8 @@ func (w *postWorkflow) updateUI(ctx workflow.Context) {
 	workflow.SetCurrentDetails(ctx, w.details())
 	var updates []temporal.SearchAttributeUpdate
 	set := func(name string, key temporal.SearchAttributeKeyKeyword, value string) {
-		if value != "" && w.shown[name] != value {
-			w.shown[name] = value
+		if value != "" && w.c.Shown[name] != value {
+			w.c.Shown[name] = value
 			updates = append(updates, key.ValueSet(value))
 		}
 	}

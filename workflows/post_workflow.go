@@ -42,8 +42,8 @@ type postWorkflow struct {
 	state     string
 	endReason string
 	stopCh    workflow.ReceiveChannel
-	// shown holds the search attribute values last upserted, so unchanged values cost no event.
-	shown map[string]string
+	// shown holds the search attribute values last upserted (in c.Shown, carried across
+	// continue-as-new), so unchanged values cost no event.
 }
 
 func newPostWorkflow(ctx workflow.Context, in PostInput) (*postWorkflow, error) {
@@ -53,7 +53,7 @@ func newPostWorkflow(ctx workflow.Context, in PostInput) (*postWorkflow, error) 
 	if err := in.Config.Validate(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("invalid config: "+err.Error(), EndInvalid, err)
 	}
-	w := &postWorkflow{in: in, state: StateWatching, shown: map[string]string{}}
+	w := &postWorkflow{in: in, state: StateWatching}
 	if in.Carry != nil {
 		w.c = *in.Carry
 	} else {
@@ -61,6 +61,9 @@ func newPostWorkflow(ctx workflow.Context, in PostInput) (*postWorkflow, error) 
 		w.c = PostCarry{StartedAt: now, NextSampleAt: now}
 	}
 	w.c.Runs++
+	if w.c.Shown == nil {
+		w.c.Shown = map[string]string{}
+	}
 	return w, nil
 }
 
@@ -71,18 +74,17 @@ func (w *postWorkflow) setup(ctx workflow.Context) error {
 	}, workflow.QueryHandlerOptions{Description: "Window, last score and tier, action log, next sample, cooldowns, last permission"}); err != nil {
 		return err
 	}
-	// The starter sets the identifying search attributes; a workflow started some other way
-	// sets them itself so it can still be found.
-	sa := workflow.GetTypedSearchAttributes(ctx)
-	if _, ok := sa.GetKeyword(PostIDKey); !ok {
+	// The search attributes are upserted from the workflow's own state, never read back: the
+	// values a history shows at start are not guaranteed to be the ones the run began with, and
+	// reading them would make replay depend on that. A fresh run sets the identifying ones (the
+	// starter sets them too, so a post is listed before its first task); a continued run was
+	// handed what it showed.
+	if w.in.Carry == nil {
 		if err := workflow.UpsertTypedSearchAttributes(ctx,
 			PostIDKey.ValueSet(w.in.Post.ID), AgentKey.ValueSet(w.in.Post.Agent)); err != nil {
 			return err
 		}
 	}
-	w.shown[SearchAttrState], _ = sa.GetKeyword(StateKey)
-	w.shown[SearchAttrTier], _ = sa.GetKeyword(TierKey)
-	w.shown[SearchAttrLastAction], _ = sa.GetKeyword(LastActionKey)
 	w.updateUI(ctx)
 	return nil
 }

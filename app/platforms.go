@@ -1,0 +1,70 @@
+package app
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"resurge/domain"
+	"resurge/platform"
+	"resurge/platform/simclient"
+)
+
+// Environment variables that configure the platform adapters. Tokens come from the
+// environment or a file, never from a flag (flags show up in process listings) and are never
+// logged.
+const (
+	EnvSimURL       = "RESURGE_SIM_URL"
+	EnvSimToken     = "RESURGE_SIM_TOKEN"
+	EnvSimTokenFile = "RESURGE_SIM_TOKEN_FILE"
+)
+
+// PlatformConfig says where each platform is and how to authenticate.
+type PlatformConfig struct {
+	SimURL   string
+	SimToken string
+	// HTTPTimeout bounds one platform call; it must stay below the action activity's
+	// start-to-close timeout so a slow platform is classified as a timeout by us.
+	HTTPTimeout time.Duration
+}
+
+// PlatformConfigFromEnv reads the platform configuration from the environment.
+func PlatformConfigFromEnv() (PlatformConfig, error) {
+	cfg := PlatformConfig{SimURL: os.Getenv(EnvSimURL), HTTPTimeout: 10 * time.Second}
+	token, err := secretFromEnv(EnvSimToken, EnvSimTokenFile)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.SimToken = token
+	return cfg, nil
+}
+
+// Platforms builds the adapters that are configured. A platform without configuration is
+// absent: posts on it fail with unknown_platform instead of acting somewhere unexpected.
+func Platforms(cfg PlatformConfig) (map[string]platform.Platform, error) {
+	out := map[string]platform.Platform{}
+	if cfg.SimURL != "" {
+		if cfg.SimToken == "" {
+			return nil, fmt.Errorf("%s is set but no token: set %s or %s", EnvSimURL, EnvSimToken, EnvSimTokenFile)
+		}
+		out[domain.PlatformSim] = simclient.New(cfg.SimURL, cfg.SimToken, simclient.WithTimeout(cfg.HTTPTimeout))
+	}
+	return out, nil
+}
+
+// secretFromEnv reads a secret from an environment variable, or from the file another one names.
+func secretFromEnv(valueVar, fileVar string) (string, error) {
+	if v := os.Getenv(valueVar); v != "" {
+		return v, nil
+	}
+	path := os.Getenv(fileVar)
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fileVar, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}

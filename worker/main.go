@@ -1,0 +1,75 @@
+// Command worker runs Resurge's Temporal worker. With --dev it first starts, in the same
+// process, a Temporal dev server with its Web UI and the simulated platform; with --demo it
+// also starts a demo set of posts.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// EnvLogLevel sets the log level when --log-level is not given.
+const EnvLogLevel = "RESURGE_LOG_LEVEL"
+
+type options struct {
+	dev, demo    bool
+	dataDir      string
+	grpcPort     int
+	uiPort       int
+	simAddr      string
+	simTimeScale float64
+	logLevel     string
+}
+
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.BoolVar(&o.dev, "dev", false, "start an embedded Temporal dev server (SQLite) with its Web UI and the simulated platform in this process")
+	fs.BoolVar(&o.demo, "demo", false, "with --dev: start a demo set of posts with accelerated intervals")
+	fs.StringVar(&o.dataDir, "data-dir", ".resurge-data", "with --dev: where the dev server keeps its SQLite database (restart on it to resume)")
+	fs.IntVar(&o.grpcPort, "grpc-port", 7233, "with --dev: the dev server's gRPC port")
+	fs.IntVar(&o.uiPort, "ui-port", 8233, "with --dev: the Web UI's port (-1 disables it)")
+	fs.StringVar(&o.simAddr, "sim-addr", "127.0.0.1:0", "with --dev: the simulated platform's listen address (loopback)")
+	fs.Float64Var(&o.simTimeScale, "sim-time-scale", 60, "with --dev: simulated seconds per real second on the simulated platform")
+	fs.StringVar(&o.logLevel, "log-level", envOr(EnvLogLevel, "info"), "debug, info, warn or error (env "+EnvLogLevel+")")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if o.demo && !o.dev {
+		return o, errors.New("--demo needs --dev")
+	}
+	return o, nil
+}
+
+func main() {
+	opts, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, opts); err != nil {
+		slog.Error("worker stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}

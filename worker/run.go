@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/worker"
+
+	"resurge/app"
+	"resurge/demo"
+	"resurge/devstack"
+)
+
+func run(ctx context.Context, o options) error {
+	logger, err := app.NewLogger(os.Stderr, o.logLevel)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(logger)
+	if o.dev {
+		return runDev(ctx, o, logger)
+	}
+	return runWorker(ctx, logger)
+}
+
+// runWorker connects with Temporal's standard client configuration (TEMPORAL_ADDRESS,
+// TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS variables, temporal.toml profiles), so the same
+// binary serves a local server, a self-hosted cluster or Temporal Cloud.
+func runWorker(ctx context.Context, logger *slog.Logger) error {
+	copts, err := envconfig.LoadDefaultClientOptions()
+	if err != nil {
+		return fmt.Errorf("temporal client configuration: %w", err)
+	}
+	copts.Logger = app.SDKLogger(logger.With("component", "sdk"))
+	pcfg, err := app.PlatformConfigFromEnv()
+	if err != nil {
+		return err
+	}
+	platforms, err := app.Platforms(pcfg)
+	if err != nil {
+		return err
+	}
+	if len(platforms) == 0 {
+		logger.Warn("no platform configured: posts will fail with unknown_platform", "hint", "set "+app.EnvSimURL+" and "+app.EnvSimToken)
+	}
+	c, err := client.DialContext(ctx, copts)
+	if err != nil {
+		return fmt.Errorf("connect to temporal at %q: %w", copts.HostPort, err)
+	}
+	defer c.Close()
+	wiring := app.Wire(c, platforms, app.SafetyConfigFromEnv(), logger)
+	w, err := app.StartWorker(ctx, c, wiring, worker.Options{})
+	if err != nil {
+		return err
+	}
+	logger.Info("worker running", "address", copts.HostPort, "namespace", copts.Namespace)
+	<-ctx.Done()
+	logger.Info("shutting down")
+	w.Stop()
+	return nil
+}
+
+// runDev runs the whole stack in this process until interrupted.
+func runDev(ctx context.Context, o options, logger *slog.Logger) error {
+	stack, err := devstack.Start(ctx, devstack.Options{
+		DataDir:      o.dataDir,
+		GRPCPort:     o.grpcPort,
+		UIPort:       o.uiPort,
+		SimAddr:      o.simAddr,
+		SimTimeScale: o.simTimeScale,
+		Logger:       logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		logger.Info("shutting down")
+		if err := stack.Stop(); err != nil {
+			logger.Warn("shutdown", "error", err)
+		}
+	}()
+	logger.Info("dev stack running", "temporal", stack.Server.HostPort(), "web_ui", stack.Server.UIURL(),
+		"simulated_platform", stack.Sim.URL(), "data_dir", o.dataDir)
+	if o.demo {
+		if err := startDemo(ctx, stack, logger); err != nil {
+			return err
+		}
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func startDemo(ctx context.Context, stack *devstack.Stack, logger *slog.Logger) error {
+	if err := stack.Sim.SetFaults(demo.Faults()); err != nil {
+		return err
+	}
+	posts, err := demo.Start(ctx, stack.Client)
+	if err != nil {
+		return err
+	}
+	ui := stack.Server.UIURL()
+	fmt.Fprintf(os.Stderr, "\nDemo started: %d posts on the simulated platform (1 real second = 1 simulated minute).\n", len(posts))
+	for _, p := range posts {
+		fmt.Fprintf(os.Stderr, "  %-16s %s\n", p.Input.Post.ID, p.Shows)
+	}
+	fmt.Fprintf(os.Stderr, `
+What to look at:
+  Workflows:        %[1]s/namespaces/default/workflows
+  Blocked posts:    %[1]s/namespaces/default/workflows?query=ResurgeState%%3D%%22blocked%%22
+  One post:         %[1]s/namespaces/default/workflows/post%%2Fdie-teaser
+  From a terminal:  go run ./starter list        go run ./starter status die-teaser
+Actions happen within a minute; press Ctrl-C to stop (restart with the same --data-dir to resume).
+
+`, ui)
+	logger.Debug("demo posts started", "count", len(posts))
+	return nil
+}

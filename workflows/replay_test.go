@@ -1,0 +1,38 @@
+package workflows
+
+import (
+	"path/filepath"
+	"testing"
+
+	"go.temporal.io/sdk/worker"
+)
+
+// TestReplayCommittedHistories replays histories recorded on a real server (the integration
+// tests write them with RESURGE_UPDATE_HISTORIES=1) against the current workflow code. A change
+// that is not deterministic with respect to running workflows fails here.
+func TestReplayCommittedHistories(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"post_thread.json": false, "post_stopped.json": false, "monitor_lock.json": false, "arbiter_lock_release.json": false, "post_blocked.json": false}
+	for _, f := range files {
+		want[filepath.Base(f)] = true
+	}
+	for name, found := range want {
+		if !found {
+			t.Errorf("committed history %s is missing", name)
+		}
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflow(PostWorkflow)
+			r.RegisterWorkflow(MonitorWorkflow)
+			r.RegisterWorkflow(ArbiterWorkflow)
+			if err := r.ReplayWorkflowHistoryFromJSONFile(quietLogger(), f); err != nil {
+				t.Fatalf("replay %s: %v", f, err)
+			}
+		})
+	}
+}
