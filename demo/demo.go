@@ -55,14 +55,35 @@ func Posts() []Post {
 			},
 		}}
 	}
-	return []Post{
+	posts := []Post{
 		mk("grow-launch", "brand", "healthy: tier 1, one comment"),
 		mk("stall-recap", "brand", "weak engagement: tier 2, one edit"),
 		mk("die-teaser", "brand", "no engagement: tier 3, one thread"),
 		mk(FailOncePostID, "brand", "first edit rejected (400): failed, then a cooldown timer, then the edit"),
 		mk("gone-promo", "brand", "deleted on the platform after a while: ends with post_gone"),
 	}
+	// The faulty agent's posts sample more slowly, so the brand's posts act before the lock.
+	for i := 1; i <= FaultyPosts; i++ {
+		p := mk(fmt.Sprintf("die-faulty-%d", i), FaultyAgent, "")
+		p.Input.Config.SampleInterval = 15 * time.Second
+		p.Input.Config.Window = 45 * time.Second
+		if i == 1 {
+			p.Shows = fmt.Sprintf("(and %d more) agent %s: the platform rejects its first action → monitor tier 3 → systemic alert → arbiter LOCKED", FaultyPosts-1, FaultyAgent)
+			posts = append(posts, p)
+			continue
+		}
+		p.Shows = "-"
+		posts = append(posts, p)
+	}
+	return posts
 }
+
+// The faulty agent of the demo and how many posts it has: enough failures for the monitor's
+// tier 3 lock criteria (confidence ≥ 0.65 needs 6 outcomes, 3 consecutive failures).
+const (
+	FaultyAgent = "faulty-bot"
+	FaultyPosts = 7
+)
 
 // Start starts every demo post (idempotently) and returns them.
 func Start(ctx context.Context, c client.Client) ([]Post, error) {
@@ -75,9 +96,12 @@ func Start(ctx context.Context, c client.Client) ([]Post, error) {
 	return posts, nil
 }
 
-// Faults makes the simulated platform reject the first action of FailOncePostID with a 400.
+// Faults makes the simulated platform reject the first action of FailOncePostID and of each
+// of the faulty agent's posts with a 400 (after a release, their next attempts succeed).
 func Faults() sim.Faults {
-	return sim.Faults{Rules: []sim.FaultRule{
-		{Kind: sim.FaultBadRequest, Scope: sim.ScopeActions, PostID: FailOncePostID, Next: 1},
-	}}
+	rules := []sim.FaultRule{{Kind: sim.FaultBadRequest, Scope: sim.ScopeActions, PostID: FailOncePostID, Next: 1}}
+	for i := 1; i <= FaultyPosts; i++ {
+		rules = append(rules, sim.FaultRule{Kind: sim.FaultBadRequest, Scope: sim.ScopeActions, PostID: fmt.Sprintf("die-faulty-%d", i), Next: 1})
+	}
+	return sim.Faults{Rules: rules}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
@@ -73,6 +74,7 @@ func runDev(ctx context.Context, o options, logger *slog.Logger) error {
 		SimAddr:      o.simAddr,
 		SimTimeScale: o.simTimeScale,
 		Logger:       logger,
+		Safety:       devSafetyConfig(o),
 	})
 	if err != nil {
 		return err
@@ -105,17 +107,33 @@ func startDemo(ctx context.Context, stack *devstack.Stack, logger *slog.Logger) 
 	ui := stack.Server.UIURL()
 	fmt.Fprintf(os.Stderr, "\nDemo started: %d posts on the simulated platform (1 real second = 1 simulated minute).\n", len(posts))
 	for _, p := range posts {
-		fmt.Fprintf(os.Stderr, "  %-16s %s\n", p.Input.Post.ID, p.Shows)
+		if p.Shows != "-" {
+			fmt.Fprintf(os.Stderr, "  %-16s %s\n", p.Input.Post.ID, p.Shows)
+		}
 	}
 	fmt.Fprintf(os.Stderr, `
 What to look at:
   Workflows:        %[1]s/namespaces/default/workflows
   Blocked posts:    %[1]s/namespaces/default/workflows?query=ResurgeState%%3D%%22blocked%%22
   One post:         %[1]s/namespaces/default/workflows/post%%2Fdie-teaser
+  The lock:         %[1]s/namespaces/default/workflows/safety-arbiter
   From a terminal:  go run ./starter list        go run ./starter status die-teaser
-Actions happen within a minute; press Ctrl-C to stop (restart with the same --data-dir to resume).
+                    go run ./starter arbiter     go run ./starter monitor faulty-bot
+  Release the lock: go run ./starter release-lock --operator you --reason "checked the account"
+Actions happen within a minute and the lock within about two; press Ctrl-C to stop
+(restart with the same --data-dir to resume).
 
 `, ui)
 	logger.Debug("demo posts started", "count", len(posts))
 	return nil
+}
+
+// devSafetyConfig: in dev mode monitors evaluate every few seconds so the demo moves, and alerts
+// go to the webhook named by the environment, if any.
+func devSafetyConfig(o options) app.SafetyConfig {
+	cfg := app.SafetyConfigFromEnv()
+	if o.demo {
+		cfg.Monitor.EvalInterval = 5 * time.Second
+	}
+	return cfg
 }

@@ -105,7 +105,7 @@ func (w *postWorkflow) status(ctx workflow.Context) PostStatus {
 		State:          w.state,
 		StartedAt:      w.c.StartedAt,
 		EndsAt:         w.c.StartedAt.Add(w.in.Config.Horizon),
-		Window:         domain.SamplesInWindow(w.c.Samples, w.in.Config.Window, now.Add(clockSkew)),
+		Window:         domain.SamplesInWindow(w.c.Samples, w.in.Config.Window, w.planTime(ctx)),
 		LastScore:      w.lastScore(),
 		LastTier:       w.lastTier(),
 		LastPlan:       w.c.LastPlan,

@@ -77,7 +77,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		lw := &loggingWriter{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
 		defer func() {
-			s.opts.Logger.Info("request", "method", r.Method, "path", r.URL.Path,
+			s.opts.Logger.Debug("request", "method", r.Method, "path", r.URL.Path,
 				"status", lw.status, "duration_ms", time.Since(start).Milliseconds())
 		}()
 		w = lw
