@@ -200,6 +200,9 @@ type Escalation struct {
 	Tier int `json:"tier"`
 	// Iterations is how many consecutive evaluations stayed at Tier.
 	Iterations int `json:"iterations"`
+	// Classified is the tier the thresholds gave in the previous evaluation: the count goes on
+	// only while the same condition persists.
+	Classified int `json:"classified"`
 }
 
 // Recommendation is the payload of every alert.
@@ -235,19 +238,16 @@ func (p AnomalyPolicy) Assess(s Snapshot, prev Escalation) (Assessment, Escalati
 	if classified == 0 {
 		return a, Escalation{}
 	}
-	// Keep counting while the anomaly stays at (or below, once escalated) the tier it had.
+	// Keep counting while the same condition persists; a different classification (worse, or
+	// better: the agent improved) starts a fresh count at its own tier.
 	tier, iterations := classified, 1
-	if prev.Tier > 0 && classified <= prev.Tier {
+	if prev.Tier > 0 && classified == prev.Classified {
 		tier, iterations = prev.Tier, prev.Iterations+1
 	}
 	if tier < 3 && iterations > p.Tiers[tier-1].MaxIterations {
 		tier, iterations = tier+1, 1
-		a.Escalated = true
 	}
-	if tier > classified {
-		// Escalated: report the metrics that still trigger, against the tier it escalated from.
-		a.Escalated = true
-	}
+	a.Escalated = tier > classified
 	tp := p.Tiers[tier-1]
 	a.Tier, a.Iterations = tier, iterations
 	a.Recommendation = Recommendation{
@@ -255,5 +255,5 @@ func (p AnomalyPolicy) Assess(s Snapshot, prev Escalation) (Assessment, Escalati
 		LockCriteria: tp.Lock, TriggerMetrics: triggers,
 	}
 	a.Lock = tier == 3 && a.Confidence >= tp.Lock.MinConfidence && s.ConsecutiveFailures >= tp.Lock.ConsecutiveFailures
-	return a, Escalation{Tier: tier, Iterations: iterations}
+	return a, Escalation{Tier: tier, Iterations: iterations, Classified: classified}
 }

@@ -492,7 +492,7 @@ func runAssess(t *testing.T, p AnomalyPolicy, prev Escalation, classes []int, wa
 		if a.Recommendation.Tier != w.tier || a.Recommendation.MaxIterations != w.maxIter {
 			t.Fatalf("evaluation %d: recommendation %+v, want tier %d max iterations %d", i+1, a.Recommendation, w.tier, w.maxIter)
 		}
-		if next != (Escalation{Tier: w.escTier, Iterations: w.escIterates}) {
+		if next.Tier != w.escTier || next.Iterations != w.escIterates {
 			t.Fatalf("evaluation %d: next escalation %+v, want {%d %d}", i+1, next, w.escTier, w.escIterates)
 		}
 		if a.Lock {
@@ -524,8 +524,8 @@ func TestAssessHigherClassificationResetsIterations(t *testing.T) {
 		{2, 2, 1, false, 2, 2, 1}, // higher: a fresh count at tier 2, not an escalation
 		{2, 2, 2, false, 2, 2, 2},
 		{2, 3, 1, true, 1, 3, 1},  // tier 2 beyond its 2 iterations
-		{3, 3, 2, false, 1, 3, 2}, // classified 3 at an (escalated) tier 3: keeps counting
-		{3, 3, 3, false, 1, 3, 3},
+		{3, 3, 1, false, 1, 3, 1}, // now classified 3 on its own: a fresh count at tier 3
+		{3, 3, 2, false, 1, 3, 2},
 	})
 	// Jumping straight from an escalated tier 2 to a classified tier 3 starts tier 3 afresh.
 	runAssess(t, DefaultAnomalyPolicy(), Escalation{Tier: 2, Iterations: 1}, []int{3}, []step{
@@ -555,14 +555,15 @@ func TestAssessHealthyResets(t *testing.T) {
 	}
 }
 
-// TestAssessLowerClassificationKeepsTier documents the current behaviour: once at a tier, a
-// lower (but still anomalous) classification keeps the tier and its count, and reports the
-// assessment as escalated (tier above the classified one).
-func TestAssessLowerClassificationKeepsTier(t *testing.T) {
-	runAssess(t, DefaultAnomalyPolicy(), Escalation{}, []int{2, 1, 1}, []step{
+// TestAssessLowerClassificationDeescalates: an agent that improves (tier 2 → tier 1) starts a
+// fresh count at tier 1 instead of carrying tier 2's count towards tier 3.
+func TestAssessLowerClassificationDeescalates(t *testing.T) {
+	runAssess(t, DefaultAnomalyPolicy(), Escalation{}, []int{2, 1, 1, 1, 1}, []step{
 		{2, 2, 1, false, 2, 2, 1},
-		{1, 2, 2, true, 2, 2, 2},
-		{1, 3, 1, true, 1, 3, 1},
+		{1, 1, 1, false, 3, 1, 1},
+		{1, 1, 2, false, 3, 1, 2},
+		{1, 1, 3, false, 3, 1, 3},
+		{1, 2, 1, true, 2, 2, 1},
 	})
 }
 
@@ -599,7 +600,7 @@ func TestAssessLockCriteria(t *testing.T) {
 		{"tier 3, 10 consecutive failures", lockSnap(0, 10), Escalation{}, true},
 		// Classified tier 2 (efficiency 0.36: severity ≈ 0.446) with 50 outcomes: confidence ≈ 0.72.
 		{"tier 3 by escalation", with(func(s *Snapshot) { s.Outcomes, s.EfficiencyScore, s.ConsecutiveFailures = 50, 0.36, 3 }),
-			Escalation{Tier: 2, Iterations: 2}, true},
+			Escalation{Tier: 2, Iterations: 2, Classified: 2}, true},
 		{"tier 2, tier-3 criteria met", with(func(s *Snapshot) { s.Outcomes, s.EfficiencyScore, s.ConsecutiveFailures = 50, 0.36, 10 }),
 			Escalation{}, false},
 		// 5 outcomes: confidence ≤ 1 − e^-1 ≈ 0.632 < 0.65, whatever the severity.
@@ -682,14 +683,14 @@ func TestAssessRecommendationPayload(t *testing.T) {
 	if !reflect.DeepEqual(a.Recommendation, want) {
 		t.Fatalf("recommendation %+v, want %+v", a.Recommendation, want)
 	}
-	if a.Confidence != want.Confidence || !a.Lock || esc != (Escalation{Tier: 3, Iterations: 1}) || !reflect.DeepEqual(a.Snapshot, s) {
+	if a.Confidence != want.Confidence || !a.Lock || esc != (Escalation{Tier: 3, Iterations: 1, Classified: 3}) || !reflect.DeepEqual(a.Snapshot, s) {
 		t.Fatalf("assessment %+v %+v", a, esc)
 	}
 
 	// Escalated: tier, max iterations and lock criteria of the escalated tier, triggers of the
 	// classification (against tier 1's thresholds).
 	s1 := tierSnap(1)
-	a, _ = p.Assess(s1, Escalation{Tier: 1, Iterations: 3})
+	a, _ = p.Assess(s1, Escalation{Tier: 1, Iterations: 3, Classified: 1})
 	want = Recommendation{Agent: "a1", Tier: 2, Confidence: p.Confidence(s1), MaxIterations: 2,
 		LockCriteria:   LockCriteria{MinConfidence: 0.75, ConsecutiveFailures: 4},
 		TriggerMetrics: []TriggerMetric{{"success_rate", 0.8, 0.8, "<="}}}

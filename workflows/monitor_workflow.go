@@ -105,6 +105,12 @@ func (m *monitor) receiveOutcome(ctx workflow.Context, c workflow.ReceiveChannel
 		m.reject(ctx, "outcome signal", err)
 		return
 	}
+	// A report retried after its signal already arrived must not count twice.
+	for _, seen := range m.c.Outcomes {
+		if seen.Key == o.Key && seen.FinishedAt.Equal(o.FinishedAt) {
+			return
+		}
+	}
 	m.c.OutcomeSeq++
 	m.c.Outcomes = appendBounded(m.c.Outcomes, o, m.cfg.WindowOutcomes)
 }
@@ -120,6 +126,11 @@ func (m *monitor) receiveImpact(ctx workflow.Context, c workflow.ReceiveChannel)
 	if err != nil {
 		m.reject(ctx, "impact signal", err)
 		return
+	}
+	for _, seen := range m.c.Impacts {
+		if seen.Key == im.Key && seen.MeasuredAt.Equal(im.MeasuredAt) {
+			return
+		}
 	}
 	m.c.Impacts = appendBounded(m.c.Impacts, im, m.cfg.WindowOutcomes)
 }
