@@ -146,3 +146,18 @@ func TestMonitorRejectsMalformedSignals(t *testing.T) {
 		t.Fatalf("want 3 rejected signals and the good outcome kept once, got %+v", st.MonitorCarry)
 	}
 }
+
+func TestMonitorCarriesStateAcrossContinueAsNew(t *testing.T) {
+	m := newMonitorTest(t)
+	m.env.RegisterDelayedCallback(func() {
+		for i := 1; i <= 3; i++ {
+			m.env.SignalWorkflow(SignalOutcome, outcome(i, domain.StatusFailed, time.Second))
+		}
+	}, time.Second)
+	m.env.ExecuteWorkflow(MonitorWorkflow, MonitorInput{Agent: "a1", Config: MonitorConfig{MaxEventsPerRun: 3}})
+	var next MonitorInput
+	decodeContinueAsNew(t, m.env.GetWorkflowError(), &next)
+	if next.Agent != "a1" || next.Carry == nil || next.Carry.OutcomeSeq != 3 || len(next.Carry.Outcomes) != 3 || next.Carry.Runs != 1 {
+		t.Fatalf("every outcome must be carried over: %+v", next.Carry)
+	}
+}
