@@ -51,12 +51,15 @@ type PlanInput struct {
 	Samples []domain.MetricsSample  `json:"samples"`
 	Config  domain.EvaluationConfig `json:"config"`
 	Now     time.Time               `json:"now"`
+	// Platform chooses the stagnation formula (domain.StagnationScoreFor); empty means the
+	// reference formula, as before the field existed.
+	Platform string `json:"platform,omitempty"`
 }
 
 // PlanAction runs the pure planner. It is an activity (a local one) so that the plan each cycle
 // is recorded in the history as the decision the workflow acted on.
 func (a *Activities) PlanAction(_ context.Context, in PlanInput) (domain.Plan, error) {
-	return domain.PlanAction(in.PostID, in.Log, in.Samples, in.Config, in.Now), nil
+	return domain.PlanActionFor(in.Platform, in.PostID, in.Log, in.Samples, in.Config, in.Now), nil
 }
 
 // ActionInput is one corrective action to perform.

@@ -8,6 +8,7 @@ import (
 
 	"resurge/domain"
 	"resurge/platform"
+	"resurge/platform/mastodon"
 	"resurge/platform/simclient"
 )
 
@@ -18,12 +19,21 @@ const (
 	EnvSimURL       = "RESURGE_SIM_URL"
 	EnvSimToken     = "RESURGE_SIM_TOKEN"
 	EnvSimTokenFile = "RESURGE_SIM_TOKEN_FILE"
+
+	// EnvMastodonURL is the Mastodon server's own address ("https://mastodon.example"); the
+	// token is an access token of the account Resurge acts as, with the scopes read:statuses,
+	// read:accounts and write:statuses.
+	EnvMastodonURL       = "RESURGE_MASTODON_URL"
+	EnvMastodonToken     = "RESURGE_MASTODON_TOKEN"
+	EnvMastodonTokenFile = "RESURGE_MASTODON_TOKEN_FILE"
 )
 
 // PlatformConfig says where each platform is and how to authenticate.
 type PlatformConfig struct {
-	SimURL   string
-	SimToken string
+	SimURL        string
+	SimToken      string
+	MastodonURL   string
+	MastodonToken string
 	// HTTPTimeout bounds one platform call; it must stay below the action activity's
 	// start-to-close timeout so a slow platform is classified as a timeout by us.
 	HTTPTimeout time.Duration
@@ -31,12 +41,19 @@ type PlatformConfig struct {
 
 // PlatformConfigFromEnv reads the platform configuration from the environment.
 func PlatformConfigFromEnv() (PlatformConfig, error) {
-	cfg := PlatformConfig{SimURL: os.Getenv(EnvSimURL), HTTPTimeout: 10 * time.Second}
+	cfg := PlatformConfig{
+		SimURL:      os.Getenv(EnvSimURL),
+		MastodonURL: strings.TrimSpace(os.Getenv(EnvMastodonURL)),
+		HTTPTimeout: 10 * time.Second,
+	}
 	token, err := secretFromEnv(EnvSimToken, EnvSimTokenFile)
 	if err != nil {
 		return cfg, err
 	}
 	cfg.SimToken = token
+	if cfg.MastodonToken, err = secretFromEnv(EnvMastodonToken, EnvMastodonTokenFile); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
 }
 
@@ -49,6 +66,16 @@ func Platforms(cfg PlatformConfig) (map[string]platform.Platform, error) {
 			return nil, fmt.Errorf("%s is set but no token: set %s or %s", EnvSimURL, EnvSimToken, EnvSimTokenFile)
 		}
 		out[domain.PlatformSim] = simclient.New(cfg.SimURL, cfg.SimToken, simclient.WithTimeout(cfg.HTTPTimeout))
+	}
+	if cfg.MastodonURL != "" {
+		if cfg.MastodonToken == "" {
+			return nil, fmt.Errorf("%s is set but no token: set %s or %s", EnvMastodonURL, EnvMastodonToken, EnvMastodonTokenFile)
+		}
+		c, err := mastodon.New(cfg.MastodonURL, cfg.MastodonToken, mastodon.WithTimeout(cfg.HTTPTimeout))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", EnvMastodonURL, err)
+		}
+		out[domain.PlatformMastodon] = c
 	}
 	return out, nil
 }

@@ -39,14 +39,24 @@ type Plan struct {
 // Records with status blocked are kept in the log (they explain what the arbiter refused) but
 // nothing reached the platform for them, so they count neither toward the window cap nor as the
 // start of a cooldown. Failed records do count: a failure is still a visible attempt.
+//
+// PlanAction scores with the reference formula (StagnationScore); PlanActionFor chooses the
+// formula by platform.
 func PlanAction(postID string, log []ActionRecord, samples []MetricsSample, cfg EvaluationConfig, now time.Time) Plan {
+	return PlanActionFor("", postID, log, samples, cfg, now)
+}
+
+// PlanActionFor is PlanAction for a post on platform: the score comes from StagnationScoreFor,
+// so platforms without impressions are scored by engagement velocity. Everything else (tiers,
+// key, rules) is the same.
+func PlanActionFor(platform, postID string, log []ActionRecord, samples []MetricsSample, cfg EvaluationConfig, now time.Time) Plan {
 	window := SamplesInWindow(samples, cfg.Window, now)
 	plan := Plan{PostID: postID, SampleCount: len(window)}
 	if len(window) < cfg.MinSamples {
 		plan.Reason = ReasonInsufficientSamples
 		return plan
 	}
-	plan.Score = StagnationScore(window)
+	plan.Score = StagnationScoreFor(platform, window)
 	plan.Tier = TierForScore(plan.Score)
 	plan.Action = ActionForTier(plan.Tier)
 	plan.Key = IdempotencyKey(postID, plan.Action, plan.Tier)

@@ -49,12 +49,16 @@ type SafetyPolicy struct {
 // DefaultLengthLimit applies to platforms without a configured limit.
 const DefaultLengthLimit = 5000
 
+// MastodonTextLimit is Mastodon's default 500 characters less the 21 the adapter's marker adds
+// to a thread part ("\n\n[rs:xxxxxxxx 10/10]"), so an allowed text is never refused by the server.
+const MastodonTextLimit = 479
+
 // DefaultSafetyPolicy returns the product defaults.
 func DefaultSafetyPolicy() SafetyPolicy {
 	return SafetyPolicy{
 		GlobalPerHour:  600,
 		PerPostPerHour: 3,
-		LengthLimits:   map[string]int{PlatformSim: DefaultLengthLimit, PlatformMastodon: 500},
+		LengthLimits:   map[string]int{PlatformSim: DefaultLengthLimit, PlatformMastodon: MastodonTextLimit},
 		BannedTerms:    []string{"guaranteed returns", "free money", "click here"},
 		ApprovalRisk:   5,
 		CriticalRisk:   6,

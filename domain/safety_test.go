@@ -43,7 +43,7 @@ func TestActionRisk(t *testing.T) {
 func TestDefaultSafetyPolicy(t *testing.T) {
 	p := DefaultSafetyPolicy()
 	want := SafetyPolicy{GlobalPerHour: 600, PerPostPerHour: 3,
-		LengthLimits: map[string]int{"sim": 5000, "mastodon": 500},
+		LengthLimits: map[string]int{"sim": 5000, "mastodon": 479},
 		BannedTerms:  []string{"guaranteed returns", "free money", "click here"},
 		ApprovalRisk: 5, CriticalRisk: 6}
 	if !reflect.DeepEqual(p, want) {
@@ -138,7 +138,7 @@ func TestArbitrateRuleOrder(t *testing.T) {
 			want: DecisionDeny, conf: 1,
 			reason: []string{
 				"text 1 is empty",
-				"text 2 is 504 characters, over the mastodon limit of 500",
+				"text 2 is 504 characters, over the mastodon limit of 479",
 				`text 2 contains the banned term "click here"`,
 				"post budget exhausted: 3 changes to p1 in the last hour (limit 3)",
 				"approval required: risk 5 (thread by an agent at anomaly tier 2)",
@@ -239,19 +239,19 @@ func TestArbitrateContent(t *testing.T) {
 		{"sim: 5000 characters is the limit", p, PlatformSim, []string{strings.Repeat("a", 5000)}, nil},
 		{"sim: 5001 is over", p, PlatformSim, []string{strings.Repeat("a", 5001)},
 			[]string{"text 1 is 5001 characters, over the sim limit of 5000"}},
-		{"mastodon: 500 is the limit", p, PlatformMastodon, []string{strings.Repeat("a", 500)}, nil},
-		{"mastodon: 501 is over", p, PlatformMastodon, []string{strings.Repeat("a", 501)},
-			[]string{"text 1 is 501 characters, over the mastodon limit of 500"}},
-		{"characters, not bytes: 500 two-byte runes", p, PlatformMastodon, []string{strings.Repeat("é", 500)}, nil},
-		{"characters, not bytes: 500 four-byte runes", p, PlatformMastodon, []string{strings.Repeat("😀", 500)}, nil},
-		{"characters, not bytes: 501 two-byte runes", p, PlatformMastodon, []string{strings.Repeat("é", 501)},
-			[]string{"text 1 is 501 characters, over the mastodon limit of 500"}},
+		{"mastodon: 479 is the limit", p, PlatformMastodon, []string{strings.Repeat("a", 479)}, nil},
+		{"mastodon: 480 is over", p, PlatformMastodon, []string{strings.Repeat("a", 480)},
+			[]string{"text 1 is 480 characters, over the mastodon limit of 479"}},
+		{"characters, not bytes: 479 two-byte runes", p, PlatformMastodon, []string{strings.Repeat("é", 479)}, nil},
+		{"characters, not bytes: 479 four-byte runes", p, PlatformMastodon, []string{strings.Repeat("😀", 479)}, nil},
+		{"characters, not bytes: 480 two-byte runes", p, PlatformMastodon, []string{strings.Repeat("é", 480)},
+			[]string{"text 1 is 480 characters, over the mastodon limit of 479"}},
 		{"an unlisted platform gets the default", noLimits, PlatformMastodon, []string{strings.Repeat("a", 5000)}, nil},
 		{"an unlisted platform gets the default, over", noLimits, PlatformMastodon, []string{strings.Repeat("a", 5001)},
 			[]string{"text 1 is 5001 characters, over the mastodon limit of 5000"}},
 		{"a zero limit means the default", zeroLimit, PlatformMastodon, []string{strings.Repeat("a", 5000)}, nil},
 		{"each part of a thread is checked", p, PlatformMastodon, []string{"fine", strings.Repeat("a", 501), strings.Repeat("b", 600)},
-			[]string{"text 2 is 501 characters, over the mastodon limit of 500", "text 3 is 600 characters, over the mastodon limit of 500"}},
+			[]string{"text 2 is 501 characters, over the mastodon limit of 479", "text 3 is 600 characters, over the mastodon limit of 479"}},
 		{"empty text", p, PlatformSim, []string{""}, []string{"text 1 is empty"}},
 		{"blank text", p, PlatformSim, []string{" \t\n "}, []string{"text 1 is empty"}},
 		{"banned term, exact", p, PlatformSim, []string{"get free money today"}, []string{`text 1 contains the banned term "free money"`}},
@@ -291,7 +291,7 @@ func TestArbitrateContent(t *testing.T) {
 func TestLengthLimit(t *testing.T) {
 	p := DefaultSafetyPolicy()
 	p.LengthLimits["neg"] = -1
-	for name, want := range map[string]int{PlatformSim: 5000, PlatformMastodon: 500, "other": DefaultLengthLimit, "neg": DefaultLengthLimit} {
+	for name, want := range map[string]int{PlatformSim: 5000, PlatformMastodon: 479, "other": DefaultLengthLimit, "neg": DefaultLengthLimit} {
 		if got := p.LengthLimit(name); got != want {
 			t.Errorf("LengthLimit(%q) = %d, want %d", name, got, want)
 		}

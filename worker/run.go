@@ -46,7 +46,7 @@ func runWorker(ctx context.Context, logger *slog.Logger) error {
 		return err
 	}
 	if len(platforms) == 0 {
-		logger.Warn("no platform configured: posts will fail with unknown_platform", "hint", "set "+app.EnvSimURL+" and "+app.EnvSimToken)
+		logger.Warn("no platform configured: posts will fail with unknown_platform", "hint", "set "+app.EnvSimURL+" and "+app.EnvSimToken+", or "+app.EnvMastodonURL+" and "+app.EnvMastodonToken)
 	}
 	c, err := client.DialContext(ctx, copts)
 	if err != nil {

@@ -77,7 +77,8 @@ func (w *postWorkflow) evaluate(ctx workflow.Context) {
 	var plan domain.Plan
 	la := workflow.WithLocalActivityOptions(ctx, planOptions())
 	err := workflow.ExecuteLocalActivity(la, acts.PlanAction, activities.PlanInput{
-		PostID: w.in.Post.ID, Log: w.c.Log, Samples: w.c.Samples, Config: w.in.Config, Now: now,
+		PostID: w.in.Post.ID, Platform: w.in.Post.Platform, Log: w.c.Log, Samples: w.c.Samples,
+		Config: w.in.Config, Now: now,
 	}).Get(ctx, &plan)
 	if err != nil {
 		w.c.LastError = "plan: " + err.Error()

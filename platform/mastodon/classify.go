@@ -1,0 +1,187 @@
+package mastodon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"resurge/platform"
+)
+
+// maxRetryAfter caps a server's advice: a day is far more than any server means, and the cap
+// keeps the conversion from overflowing.
+const maxRetryAfter = 24 * time.Hour
+
+// statusError classifies a non-2xx reply:
+//
+//	429                 rate_limit, waiting as Retry-After or X-RateLimit-Reset says
+//	5xx                 service_unavailable (Retry-After honoured when present)
+//	408                 timeout
+//	400                 bad_request
+//	401                 unauthorized
+//	403                 forbidden
+//	404, 410            post_gone when reading metrics, not_found otherwise
+//	422                 unprocessable
+//	3xx and the rest    unexpected_status (a redirect is never followed)
+func (c *Client) statusError(what string, ep endpoint, resp *http.Response, body []byte) *platform.Error {
+	e := &platform.Error{Status: resp.StatusCode, Message: c.redact(what + ": " + describeBody(body, c.redact))}
+	now := c.now()
+	switch s := resp.StatusCode; {
+	case s == http.StatusTooManyRequests:
+		e.Code = platform.CodeRateLimit
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
+		if e.RetryAfter == 0 {
+			e.RetryAfter = parseRateLimitReset(resp.Header.Get("X-RateLimit-Reset"), now)
+		}
+	case s >= 500 && s <= 599:
+		e.Code = platform.CodeServiceUnavailable
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
+	case s == http.StatusRequestTimeout:
+		e.Code = platform.CodeTimeout
+	case s == http.StatusBadRequest:
+		e.Code = platform.CodeBadRequest
+	case s == http.StatusUnauthorized:
+		e.Code = platform.CodeUnauthorized
+	case s == http.StatusForbidden:
+		e.Code = platform.CodeForbidden
+	case (s == http.StatusNotFound || s == http.StatusGone) && ep == endpointMetrics:
+		e.Code = platform.CodePostGone
+	case s == http.StatusNotFound || s == http.StatusGone:
+		e.Code = platform.CodeNotFound
+	case s == http.StatusUnprocessableEntity:
+		e.Code = platform.CodeUnprocessable
+	case s >= 300 && s <= 399:
+		e.Code = platform.CodeUnexpected
+		e.Message = c.redact(what + ": redirected to " + redirectHost(resp) +
+			"; redirects are not followed, set the server URL to the server's own address")
+	default:
+		e.Code = platform.CodeUnexpected
+	}
+	return e
+}
+
+// redirectHost names where a redirect points, without its path or query.
+func redirectHost(resp *http.Response) string {
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || loc.Host == "" {
+		return "the same host"
+	}
+	return loc.Scheme + "://" + loc.Host
+}
+
+// transportError classifies a call that got no (complete) reply: a timeout or a network error
+// (connection refused or reset, TLS failure, ...). Either way the outcome is unknown, so both
+// codes are transient and an action's retry must verify first.
+func (c *Client) transportError(what string, err error) *platform.Error {
+	code := platform.CodeNetworkError
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		code = platform.CodeTimeout
+	}
+	return &platform.Error{Code: code, Message: c.redact(what + ": " + err.Error())}
+}
+
+// invalid is a 2xx reply the client cannot use.
+func (c *Client) invalid(what, format string, args ...any) *platform.Error {
+	return &platform.Error{Code: platform.CodeInvalidResponse, Message: c.redact(what + ": " + fmt.Sprintf(format, args...))}
+}
+
+// parseRetryAfter reads Retry-After as delay-seconds or an HTTP date (RFC 9110 §10.2.3).
+// Anything unreadable, negative or past counts as no advice (0).
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return secondsDelay(secs)
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return untilCapped(t, now)
+	}
+	return 0
+}
+
+// parseRateLimitReset reads X-RateLimit-Reset: Mastodon sends an ISO 8601 time
+// ("2025-03-01T12:05:00.000Z"); some compatible servers send Unix seconds. The delay is the time
+// until then (0 when it is past or unreadable).
+func parseRateLimitReset(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return untilCapped(t, now)
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil && secs > 0 {
+		return untilCapped(time.Unix(secs, 0), now)
+	}
+	return 0
+}
+
+func secondsDelay(secs int64) time.Duration {
+	if secs <= 0 {
+		return 0
+	}
+	return time.Duration(min(secs, int64(maxRetryAfter/time.Second))) * time.Second
+}
+
+func untilCapped(t, now time.Time) time.Duration {
+	return min(max(t.Sub(now), 0), maxRetryAfter)
+}
+
+// describeBody renders an error reply for a message: Mastodon's {"error", "error_description"}
+// when it is one, else the start of the body with anything unprintable replaced. redact runs
+// before truncation, so that a cut cannot leave half a secret behind.
+func describeBody(body []byte, redact func(string) string) string {
+	var e struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		msg := e.Error
+		if e.Description != "" {
+			msg += ": " + e.Description
+		}
+		return truncate(printable(redact(msg)), 300)
+	}
+	if len(body) == 0 {
+		return "empty reply"
+	}
+	return "reply: " + truncate(printable(redact(string(body))), 200)
+}
+
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return '?'
+	}, s)
+}
+
+// truncate keeps the first n runes of s.
+func truncate(s string, n int) string {
+	runes := []rune(s)
+	if len(runes) <= n {
+		return s
+	}
+	return string(runes[:n]) + "…"
+}
+
+// redact removes the token from a message: whatever a server echoes back (a proxy's error page
+// may quote the request headers) must not carry it into logs and workflow histories.
+func (c *Client) redact(s string) string {
+	if c.token == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, c.token, "[redacted]")
+}
