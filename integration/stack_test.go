@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
 
 	"resurge/devstack"
 	"resurge/domain"
@@ -40,6 +43,12 @@ func TestDevStackPostsActListAndStop(t *testing.T) {
 	desc, err := s.Client.DescribeWorkflowExecution(t.Context(), workflows.PostWorkflowID("grow-it1"), "")
 	if err != nil || desc.WorkflowExecutionInfo.Execution.RunId != run1.GetRunID() {
 		t.Fatalf("a second start must return the running workflow: %v", err)
+	}
+	// The Web UI's static summary tells which post this is without opening payloads.
+	var summary string
+	if md := desc.GetExecutionConfig().GetUserMetadata(); md == nil ||
+		converter.GetDefaultDataConverter().FromPayload(md.GetSummary(), &summary) != nil || summary != "post grow-it1 on sim, agent agent-it" {
+		t.Fatalf("static summary %q", summary)
 	}
 
 	for _, p := range posts {
@@ -93,6 +102,20 @@ func TestDevStackPostsActListAndStop(t *testing.T) {
 	desc, err = s.Client.DescribeWorkflowExecution(t.Context(), workflows.PostWorkflowID("grow-it1"), "")
 	if err != nil || desc.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 		t.Fatalf("stopped post not completed: %v", err)
+	}
+
+	// Current details (what the Web UI shows on the workflow's page) tell the score, tier and
+	// last action.
+	md, err := s.Client.QueryWorkflow(t.Context(), workflows.PostWorkflowID("die-it1"), "", "__temporal_workflow_metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta sdkpb.WorkflowMetadata
+	if err := md.Get(&meta); err != nil {
+		t.Fatal(err)
+	}
+	if d := meta.GetCurrentDetails(); !strings.Contains(d, "tier_3 (thread)") || !strings.Contains(d, "last action: thread:success") {
+		t.Fatalf("current details do not tell the story: %q", d)
 	}
 
 	checkReplay(t, s.Client, workflows.PostWorkflowID("die-it1"), "post_thread")
