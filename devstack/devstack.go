@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -48,6 +50,13 @@ type Options struct {
 	Safety app.SafetyConfig
 	// WrapPlatform, when set, wraps the simulated platform's adapter (tests wrap it).
 	WrapPlatform func(platform.Platform) platform.Platform
+	// SimToken is the simulated platform's bearer token; empty generates a random one. Tests
+	// set it to look for it where it must never appear (histories, logs).
+	SimToken string
+	// SeparateWorkerClient runs the worker (and its activities' calls to the safety workflows)
+	// on a Temporal client of its own instead of Client, so that KillWorker can drop the
+	// worker's connections while Client stays usable.
+	SeparateWorkerClient bool
 }
 
 // Stack is a running dev stack.
@@ -56,8 +65,14 @@ type Stack struct {
 	Sim    *sim.Server
 	Client client.Client
 	Worker worker.Worker
+	// Wiring is the current worker's (StartWorker replaces it, keeping the alert sink).
 	Wiring app.Wiring
 	logger *slog.Logger
+
+	opts         Options
+	serverOpts   devserver.Options
+	platforms    map[string]platform.Platform
+	workerClient client.Client // nil unless Options.SeparateWorkerClient
 }
 
 // Start brings up the server, the simulated platform and the worker, in that order.
@@ -66,7 +81,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Stack{logger: logger}
+	s := &Stack{logger: logger, opts: opts}
 	ok := false
 	defer func() {
 		if !ok {
@@ -79,22 +94,25 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
 	}
-	srv, err := devserver.Start(ctx, devserver.Options{
+	s.serverOpts = devserver.Options{
 		DataDir:          opts.DataDir,
 		GRPCPort:         opts.GRPCPort,
 		UIPort:           opts.UIPort,
 		SearchAttributes: workflows.SearchAttributeNames,
 		Logger:           logger.With("component", "temporal"),
-	})
+	}
+	srv, err := devserver.Start(ctx, s.serverOpts)
 	if err != nil {
 		return nil, fmt.Errorf("temporal dev server: %w", err)
 	}
 	s.Server = srv
 
 	// The token lives only in this process: generated, handed to both ends, never printed.
-	token, err := randomToken()
-	if err != nil {
-		return nil, err
+	token := opts.SimToken
+	if token == "" {
+		if token, err = randomToken(); err != nil {
+			return nil, err
+		}
 	}
 	simOpts := sim.Options{
 		Token:     token,
@@ -128,12 +146,104 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.WrapPlatform != nil {
 		simPlatform = opts.WrapPlatform(simPlatform)
 	}
-	s.Wiring = app.Wire(c, map[string]platform.Platform{domain.PlatformSim: simPlatform}, opts.Safety, logger)
-	if s.Worker, err = app.StartWorker(ctx, c, s.Wiring, opts.WorkerOptions); err != nil {
-		return nil, fmt.Errorf("worker: %w", err)
+	s.platforms = map[string]platform.Platform{domain.PlatformSim: simPlatform}
+	if err := s.StartWorker(ctx); err != nil {
+		return nil, err
 	}
 	ok = true
 	return s, nil
+}
+
+// StartWorker starts the worker: at Start, or again after KillWorker. With
+// Options.SeparateWorkerClient it dials a client of its own first.
+func (s *Stack) StartWorker(ctx context.Context) error {
+	if s.Worker != nil {
+		return errors.New("devstack: a worker is already running")
+	}
+	c := s.Client
+	if s.opts.SeparateWorkerClient {
+		wc, err := client.DialContext(ctx, client.Options{
+			HostPort:  s.Server.HostPort(),
+			Namespace: s.Server.Namespace(),
+			Logger:    app.SDKLogger(s.logger.With("component", "sdk", "client", "worker")),
+		})
+		if err != nil {
+			return fmt.Errorf("worker's temporal client: %w", err)
+		}
+		c, s.workerClient = wc, wc
+	}
+	wiring := app.Wire(c, s.platforms, s.opts.Safety, s.logger)
+	if s.Wiring.Alerts != nil { // a restarted worker keeps delivering where the first one did
+		wiring.Alerts, wiring.Activities.Alerts = s.Wiring.Alerts, s.Wiring.Alerts
+	}
+	w, err := app.StartWorker(ctx, c, wiring, s.opts.WorkerOptions)
+	if err != nil {
+		s.closeWorkerClient()
+		return fmt.Errorf("worker: %w", err)
+	}
+	s.Wiring, s.Worker = wiring, w
+	return nil
+}
+
+// KillWorker stops the worker the way a crash would: its client's connections are closed
+// first, so nothing it does from then on (completing an activity, failing one, heartbeating,
+// telling the server it is going away) reaches the server; then the worker stops without
+// waiting for its tasks, whose contexts are cancelled. The server learns about in-flight
+// activities only from their timeouts. It needs Options.SeparateWorkerClient.
+func (s *Stack) KillWorker() error {
+	if s.workerClient == nil {
+		return errors.New("devstack: KillWorker needs Options.SeparateWorkerClient")
+	}
+	s.closeWorkerClient()
+	if s.Worker != nil {
+		s.Worker.Stop() // WorkerStopTimeout 0: no drain
+		s.Worker = nil
+	}
+	return nil
+}
+
+func (s *Stack) closeWorkerClient() {
+	if s.workerClient != nil {
+		s.workerClient.Close()
+		s.workerClient = nil
+	}
+}
+
+// RestartServer stops the Temporal server under the running worker, client and simulated
+// platform, and starts it again on the same data directory and gRPC port, as a server crash
+// and restart look to them: their clients reconnect by themselves. It needs a DataDir.
+func (s *Stack) RestartServer(ctx context.Context) error {
+	if s.opts.DataDir == "" {
+		return errors.New("devstack: RestartServer needs a DataDir")
+	}
+	opts := s.serverOpts
+	_, port, err := net.SplitHostPort(s.Server.HostPort())
+	if err != nil {
+		return err
+	}
+	if opts.GRPCPort, err = strconv.Atoi(port); err != nil {
+		return err
+	}
+	opts.UIPort = devserver.DisableUI
+	if u := s.Server.UIURL(); u != "" {
+		_, port, err := net.SplitHostPort(u[len("http://"):])
+		if err != nil {
+			return err
+		}
+		if opts.UIPort, err = strconv.Atoi(port); err != nil {
+			return err
+		}
+	}
+	if err := s.Server.Stop(); err != nil {
+		s.logger.Warn("stopping the temporal server for a restart", "error", err)
+	}
+	srv, err := devserver.Start(ctx, opts)
+	if err != nil {
+		s.Server = nil
+		return fmt.Errorf("temporal dev server restart: %w", err)
+	}
+	s.Server = srv
+	return nil
 }
 
 // Stop stops the worker, the client, the platform and the server, in that order. It is safe to
@@ -144,6 +254,7 @@ func (s *Stack) Stop() error {
 		s.Worker.Stop()
 		s.Worker = nil
 	}
+	s.closeWorkerClient()
 	if s.Client != nil {
 		s.Client.Close()
 		s.Client = nil

@@ -21,9 +21,11 @@ const (
 	FaultSlow FaultKind = "slow"
 	// FaultDrop closes the connection without any reply.
 	FaultDrop FaultKind = "drop"
-	// FaultBadRequest, FaultUnauthorized and FaultNotFound answer 400, 401 and 404.
+	// FaultBadRequest, FaultUnauthorized, FaultForbidden and FaultNotFound answer 400, 401,
+	// 403 and 404.
 	FaultBadRequest   FaultKind = "bad_request"
 	FaultUnauthorized FaultKind = "unauthorized"
+	FaultForbidden    FaultKind = "forbidden"
 	FaultNotFound     FaultKind = "not_found"
 )
 
@@ -44,9 +46,10 @@ const (
 // counts down: "the next N calls fail"), otherwise with Probability. Rules are tried in order
 // and the first that fires wins.
 //
-// 429, 503, 400, 401 and 404 are always answered before the action has any effect. For slow and
-// drop, EffectFirst chooses: false (the default) fails before anything happens; true makes the
-// effect and then stalls or drops the reply, so the caller cannot know whether it worked.
+// 429, 503, 400, 401, 403 and 404 are always answered before the action has any effect. For
+// slow and drop, EffectFirst chooses: false (the default) fails before anything happens; true
+// makes the effect and then stalls or drops the reply, so the caller cannot know whether it
+// worked.
 type FaultRule struct {
 	Kind        FaultKind
 	Scope       Scope
@@ -93,7 +96,7 @@ func (f Faults) Validate() error {
 
 func (r FaultRule) validate() error {
 	switch r.Kind {
-	case FaultRateLimit, FaultUnavailable, FaultSlow, FaultDrop, FaultBadRequest, FaultUnauthorized, FaultNotFound:
+	case FaultRateLimit, FaultUnavailable, FaultSlow, FaultDrop, FaultBadRequest, FaultUnauthorized, FaultForbidden, FaultNotFound:
 	default:
 		return fmt.Errorf("unknown kind %q", r.Kind)
 	}

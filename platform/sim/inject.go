@@ -21,6 +21,8 @@ func (s *Server) inject(w http.ResponseWriter, r *http.Request, rule FaultRule) 
 		writeError(w, http.StatusBadRequest, ErrBadRequest, "injected fault: bad request")
 	case FaultUnauthorized:
 		writeError(w, http.StatusUnauthorized, ErrUnauthorized, "injected fault: unauthorized")
+	case FaultForbidden:
+		writeError(w, http.StatusForbidden, ErrForbidden, "injected fault: forbidden")
 	case FaultNotFound:
 		writeError(w, http.StatusNotFound, ErrNotFound, "injected fault: not found")
 	case FaultSlow:

@@ -10,6 +10,7 @@ import (
 // Error codes the sim answers with, in {"error": code, "message": ...}.
 const (
 	ErrUnauthorized     = "unauthorized"
+	ErrForbidden        = "forbidden"
 	ErrBadRequest       = "bad_request"
 	ErrMissingKey       = "missing_idempotency_key"
 	ErrNotFound         = "not_found"

@@ -107,6 +107,12 @@ func (c *Client) do(ctx context.Context, ep endpoint, method, path string, body 
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+		// Without GetBody net/http never resends the request by itself. With it, a request
+		// carrying an Idempotency-Key counts as replayable and is sent again when a reused
+		// connection drops before the reply: the outcome is unknown, and a resend bypasses
+		// verify-before-retry (a second effect on a platform that ignores the key). Only the
+		// activity's retry, which looks the effect up first, may send an action again.
+		req.GetBody = nil
 	}
 	if key != "" {
 		req.Header.Set(headerIdempotencyKey, key)

@@ -1,0 +1,141 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"resurge/devstack"
+	"resurge/domain"
+	"resurge/platform"
+	"resurge/platform/sim"
+	"resurge/workflows"
+)
+
+// curvePosts returns n posts "<curve>-<tag>-<i>", the curve cycling through grow, stall and
+// die so that every action type (comment, edit, thread) is exercised.
+func curvePosts(tag string, n int, agent func(i int) string, cfg domain.EvaluationConfig) []workflows.PostInput {
+	curves := []sim.Curve{sim.CurveGrow, sim.CurveStall, sim.CurveDie}
+	out := make([]workflows.PostInput, n)
+	for i := range out {
+		p := testPost(fmt.Sprintf("%s-%s-%d", curves[i%3], tag, i), agent(i))
+		p.Config = cfg
+		out[i] = p
+	}
+	return out
+}
+
+// successOutcome returns the post's successful record and its effect as the workflow saw it.
+func successOutcome(t *testing.T, id string, st workflows.PostStatus) (domain.ActionRecord, platform.Effect) {
+	t.Helper()
+	for _, r := range st.Log {
+		if r.Status == domain.StatusSuccess {
+			var e platform.Effect
+			if err := json.Unmarshal(r.Outcome, &e); err != nil {
+				t.Fatalf("%s: outcome %s: %v", id, r.Outcome, err)
+			}
+			return r, e
+		}
+	}
+	t.Fatalf("%s: no successful record in %+v", id, st.Log)
+	return domain.ActionRecord{}, platform.Effect{}
+}
+
+// TestFaultWorkerKilledMidAction: the platform holds every action's reply, so each action has
+// reached the platform (its effect exists) but the worker has not heard back; the worker is
+// then killed (its connections dropped first, no drain) and a new one started on a new client.
+// The server retries each action only after its start-to-close timeout (30 s); the retry looks
+// the effect up before acting (verify-before-retry). Each post is one trial; RESURGE_SOAK runs
+// more rounds, each with its own kill.
+func TestFaultWorkerKilledMidAction(t *testing.T) {
+	const perRound = 50
+	fs := startFaultStack(t, devstack.Options{SeparateWorkerClient: true})
+	cfg := fastConfig()
+	for round := range soakRounds() {
+		start := time.Now()
+		if err := fs.Sim.SetFaults(sim.Faults{HoldActions: true}); err != nil {
+			t.Fatal(err)
+		}
+		posts := curvePosts(fmt.Sprintf("kill%d", round), perRound, func(i int) string { return fmt.Sprintf("agent-kill-%d", i%10) }, cfg)
+		startPostsParallel(t, fs, posts)
+		if err := fs.Sim.WaitHeld(testContext(t, 2*time.Minute), perRound); err != nil {
+			t.Fatalf("round %d: %d of %d actions held at the platform: %v", round, fs.Sim.Held(), perRound, err)
+		}
+		if n := len(fs.Sim.Effects()); n < perRound*(round+1) {
+			t.Fatalf("round %d: %d effects with every action held, want %d", round, n, perRound*(round+1))
+		}
+		held := time.Now()
+		if err := fs.KillWorker(); err != nil {
+			t.Fatal(err)
+		}
+		// The platform works normally again; the held replies' callers are gone already.
+		if err := fs.Sim.SetFaults(sim.Faults{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := fs.StartWorker(testContext(t, time.Minute)); err != nil {
+			t.Fatalf("restart the worker: %v", err)
+		}
+		sts := waitPosts(t, fs, 3*time.Minute, "every action recorded as a success after the worker's death", postIDs(posts),
+			func(st workflows.PostStatus) bool { return hasStatus(st, domain.StatusSuccess) })
+		for _, p := range posts {
+			id := p.Post.ID
+			rec, eff := successOutcome(t, id, sts[id])
+			// The first attempt died with the worker; the retry found the effect instead of
+			// acting again.
+			if rec.Attempts < 2 || !eff.Replayed {
+				t.Errorf("%s: %d attempts, replayed %v: the kill did not land mid-action (%+v)", id, rec.Attempts, eff.Replayed, rec)
+			}
+		}
+		checkOneEffectPerRecord(t, fs, stopPosts(t, fs, postIDs(posts)))
+		t.Logf("round %d: %d posts held at the platform after %s, all recorded once %s after the kill",
+			round, perRound, held.Sub(start).Round(time.Millisecond), time.Since(held).Round(time.Millisecond))
+	}
+}
+
+// TestFaultUnknownOutcomeWithoutIdempotency: the platform ignores idempotency keys (a repeated
+// key makes a second effect) and the first attempt of every action makes its effect and then
+// loses the reply: the connection drops, or the reply stalls past the client's 10 s timeout.
+// The retry must find the effect through the effects lookup instead of acting twice.
+func TestFaultUnknownOutcomeWithoutIdempotency(t *testing.T) {
+	const n = 12
+	cfg := fastConfig()
+	posts := curvePosts("unknown", n, func(i int) string { return fmt.Sprintf("agent-unknown-%d", i) }, cfg)
+	var rules []sim.FaultRule
+	for i, p := range posts {
+		kind := sim.FaultDrop
+		if i%2 == 1 {
+			kind = sim.FaultSlow // stalls past the client's timeout
+		}
+		rules = append(rules, sim.FaultRule{Kind: kind, Scope: sim.ScopeActions, PostID: p.Post.ID, Next: 1,
+			EffectFirst: true, Delay: 12 * time.Second})
+	}
+	fs := startFaultStack(t, devstack.Options{SimFaults: sim.Faults{IgnoreIdempotency: true, Rules: rules}})
+	startPostsParallel(t, fs, posts)
+	sts := waitPosts(t, fs, 2*time.Minute, "every action recorded as a success", postIDs(posts),
+		func(st workflows.PostStatus) bool { return hasStatus(st, domain.StatusSuccess) })
+
+	for _, p := range posts {
+		id := p.Post.ID
+		rec, eff := successOutcome(t, id, sts[id])
+		if rec.Attempts != 2 || !eff.Replayed {
+			t.Errorf("%s: %d attempts, replayed %v, want the second attempt to find the first one's effect (%+v)", id, rec.Attempts, eff.Replayed, rec)
+		}
+		// The platform saw exactly one action call for the post: the client did not resend it
+		// on its own either.
+		calls := fs.logs.requestsMatching(func(r simRequest) bool {
+			return r.Method != "GET" && (r.Path == "/v1/posts/"+id || strings.HasPrefix(r.Path, "/v1/posts/"+id+"/"))
+		})
+		if len(calls) != 1 {
+			t.Errorf("%s: the platform received %d action calls, want 1: %+v", id, len(calls), calls)
+		}
+	}
+	checkOneEffectPerRecord(t, fs, stopPosts(t, fs, postIDs(posts)))
+	// The faults did fire: every rule's Next is used up.
+	for i, r := range fs.Sim.Faults().Rules {
+		if r.Next != 0 {
+			t.Errorf("rule %d (%s on %s) never fired", i, r.Kind, r.PostID)
+		}
+	}
+}
