@@ -1,0 +1,134 @@
+// Package benchlib is the benchmark behind `go run ./bench`: it starts the embedded Temporal
+// server, the simulated platform and a Resurge worker in this process, measures evaluation
+// cycles, history events, billable actions, memory and lock latency, runs the reference
+// executor side by side and a bare Temporal workflow as the floor, and returns Results.
+package benchlib
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Options configure a run. Zero values take the defaults (see withDefaults).
+type Options struct {
+	// Posts are the numbers of open post workflows to measure, one phase each.
+	Posts []int
+	// Duration is the steady-state measuring time per phase; Warmup is waited after the last
+	// workflow started, before measuring.
+	Duration time.Duration
+	Warmup   time.Duration
+	// Interval is the accelerated sample interval (the domain's minimum is 1 s).
+	Interval time.Duration
+	// Quick is a smoke test of the bench code: tiny N, a few seconds per phase.
+	Quick bool
+	// DataDir holds one SQLite database per phase (removed afterwards unless KeepData).
+	DataDir  string
+	KeepData bool
+	// SeedDir holds the reference executor (bench_seed.py); "" skips it. SeedTimeout bounds
+	// one N of it (0 = none).
+	SeedDir     string
+	SeedTimeout time.Duration
+	// StartConcurrency bounds the workflow starts in flight.
+	StartConcurrency int
+	// HistorySample is how many workflows' histories are read per phase.
+	HistorySample int
+	// Worker tuning, passed as worker.Options (0 = the SDK's default). StickyCache sets the
+	// process-wide sticky workflow cache size (0 = the SDK's default, 10,000).
+	WorkflowPollers    int
+	WorkflowExecutions int
+	LocalActivities    int
+	StickyCache        int
+	// UseDevstack starts the stack with devstack.Start as is (the simulated platform then
+	// keeps a state file in the data dir).
+	UseDevstack bool
+	// ActingPosts is how many posts act once each in the acting phase; ActingWait bounds the
+	// wait for their actions.
+	ActingPosts int
+	ActingWait  time.Duration
+	// LockClients are the goroutines calling the arbiter in a tight loop; LockPre is how long
+	// they run before the lock is sent.
+	LockClients int
+	LockPre     time.Duration
+	// Skip phases.
+	SkipFloor, SkipActing, SkipLock, SkipSeed bool
+	// CPUProfile, when set, is the prefix of one CPU profile per measuring window
+	// (<prefix>-<phase>-<N>.pprof).
+	CPUProfile string
+	// LoadPhaseRunner, when set, runs each load phase instead of this process: the bench
+	// command runs each in a fresh child process (RunLoadPhase there), so that phases do not
+	// inherit each other's garbage, leaked goroutines or resident memory. dataDir is the run's
+	// data directory.
+	LoadPhaseRunner func(ctx context.Context, kind string, n int, dataDir string) (LoadPhase, error)
+	// Logger receives the server's and SDK's warnings (default: discard). Progress receives
+	// one line per step (default: discard).
+	Logger   *slog.Logger
+	Progress io.Writer
+}
+
+// QuickPosts is the N of the quick mode.
+const QuickPosts = 20
+
+func (o Options) withDefaults() Options {
+	if o.Quick {
+		if len(o.Posts) == 0 {
+			o.Posts = []int{QuickPosts}
+		}
+		def(&o.Duration, 3*time.Second)
+		def(&o.Warmup, 2*time.Second)
+		def(&o.ActingWait, 20*time.Second)
+		def(&o.LockPre, time.Second)
+		defInt(&o.ActingPosts, 2)
+		defInt(&o.LockClients, 4)
+		defInt(&o.HistorySample, 5)
+		def(&o.SeedTimeout, time.Minute)
+	}
+	if len(o.Posts) == 0 {
+		o.Posts = []int{100, 1000, 10000}
+	}
+	def(&o.Duration, 30*time.Second)
+	def(&o.Warmup, 10*time.Second)
+	def(&o.Interval, time.Second)
+	def(&o.ActingWait, 45*time.Second)
+	def(&o.LockPre, 3*time.Second)
+	defInt(&o.StartConcurrency, 32)
+	defInt(&o.HistorySample, 40)
+	defInt(&o.ActingPosts, 8)
+	defInt(&o.LockClients, 16)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	return o
+}
+
+func (o Options) validate() error {
+	for _, n := range o.Posts {
+		if n < 1 {
+			return fmt.Errorf("posts: %d is not a positive number", n)
+		}
+	}
+	if o.Interval < time.Second {
+		return fmt.Errorf("interval: %s is below the domain's minimum of 1s", o.Interval)
+	}
+	if o.WorkflowPollers == 1 {
+		return fmt.Errorf("workflow pollers: the SDK refuses 1 (sticky and normal queues alternate); use 2 or more")
+	}
+	return nil
+}
+
+func def(d *time.Duration, v time.Duration) {
+	if *d == 0 {
+		*d = v
+	}
+}
+
+func defInt(d *int, v int) {
+	if *d == 0 {
+		*d = v
+	}
+}

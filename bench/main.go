@@ -1,0 +1,194 @@
+// Command bench measures Resurge on the embedded Temporal server and the simulated platform:
+// evaluation cycles per second with N open posts, history events and billable actions per
+// cycle, memory per post, lock latency, the reference executor side by side and a bare
+// Temporal workflow as the floor. It prints tables and writes a JSON file.
+//
+//	go run ./bench                              # N = 100, 1,000, 10,000; 30 s each
+//	go run ./bench --quick                      # smoke test: N = 20, a few seconds
+//	go run ./bench --posts 1000 --duration 60s --sticky-cache 20000 --cpuprofile /tmp/bench
+//
+// See bench/README.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"resurge/bench/benchlib"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var o benchlib.Options
+	posts := fs.String("posts", "100,1000,10000", "comma-separated numbers of open post workflows, one phase each")
+	fs.DurationVar(&o.Duration, "duration", 30*time.Second, "steady-state measuring time per phase")
+	fs.DurationVar(&o.Warmup, "warmup", 10*time.Second, "wait after the last start before measuring")
+	fs.DurationVar(&o.Interval, "interval", time.Second, "accelerated sample interval (minimum 1s)")
+	fs.BoolVar(&o.Quick, "quick", false, "smoke test: N=20 (unless --posts is given), a few seconds per phase")
+	out := fs.String("out", "bench-results.json", "JSON results file")
+	fs.StringVar(&o.SeedDir, "seed-dir", "../shared/seed-baseline", "directory of the reference executor's bench_seed.py (empty: skip)")
+	fs.DurationVar(&o.SeedTimeout, "seed-timeout", 10*time.Minute, "time limit of the reference executor per N (0: none); past it the rate is bounded and extrapolated")
+	fs.StringVar(&o.DataDir, "data-dir", "", "where the SQLite databases go (default: a temporary directory, removed afterwards)")
+	fs.BoolVar(&o.KeepData, "keep-data", false, "keep the databases")
+	fs.IntVar(&o.StartConcurrency, "start-concurrency", 32, "workflow starts in flight")
+	fs.IntVar(&o.HistorySample, "history-sample", 40, "histories read per phase")
+	fs.IntVar(&o.WorkflowPollers, "wf-pollers", 0, "worker MaxConcurrentWorkflowTaskPollers (0: SDK default)")
+	fs.IntVar(&o.WorkflowExecutions, "wf-executions", 0, "worker MaxConcurrentWorkflowTaskExecutionSize (0: SDK default)")
+	fs.IntVar(&o.LocalActivities, "la-executions", 0, "worker MaxConcurrentLocalActivityExecutionSize (0: SDK default)")
+	fs.IntVar(&o.StickyCache, "sticky-cache", 0, "sticky workflow cache size, process-wide (0: SDK default, 10000)")
+	fs.BoolVar(&o.UseDevstack, "devstack", false, "start the stack with devstack.Start as is (the simulated platform keeps a state file)")
+	fs.IntVar(&o.ActingPosts, "acting-posts", 0, "posts that act once each in the acting phase (0: default)")
+	fs.IntVar(&o.LockClients, "lock-clients", 0, "goroutines arbitrating in a tight loop during the lock phase (0: default)")
+	fs.BoolVar(&o.SkipFloor, "skip-floor", false, "skip the bare-workflow floor")
+	fs.BoolVar(&o.SkipActing, "skip-acting", false, "skip the acting phase")
+	fs.BoolVar(&o.SkipLock, "skip-lock", false, "skip the lock-latency phase")
+	fs.BoolVar(&o.SkipSeed, "skip-seed", false, "skip the reference executor")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of each measuring window to <prefix>-<phase>-<N>.pprof")
+	verbose := fs.Bool("v", false, "show the server's and SDK's warnings")
+	inProcess := fs.Bool("in-process", false, "run the load phases in this process instead of one fresh child process each")
+	phase := fs.String("phase", "", "internal: run one load phase (posts:N or floor:N) and print its JSON")
+	report := fs.String("report", "", "print the tables of an earlier results file (derived sections recomputed) and exit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *report != "" {
+		b, err := os.ReadFile(*report)
+		if err != nil {
+			return err
+		}
+		var res benchlib.Results
+		if err := json.Unmarshal(b, &res); err != nil {
+			return fmt.Errorf("%s: %w", *report, err)
+		}
+		benchlib.Rederive(&res)
+		benchlib.WriteTable(os.Stdout, &res)
+		return nil
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.Quick {
+		// The quick mode's own defaults, unless given explicitly.
+		for name, d := range map[string]*time.Duration{"duration": &o.Duration, "warmup": &o.Warmup, "seed-timeout": &o.SeedTimeout} {
+			if !set[name] {
+				*d = 0
+			}
+		}
+		if !set["history-sample"] {
+			o.HistorySample = 0
+		}
+	}
+	if !o.Quick || set["posts"] {
+		ns, err := parsePosts(*posts)
+		if err != nil {
+			return err
+		}
+		o.Posts = ns
+	}
+	if *verbose {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	o.Progress = os.Stderr
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *phase != "" {
+		return runPhase(ctx, o, *phase)
+	}
+	if !*inProcess {
+		o.LoadPhaseRunner = childRunner(args)
+	}
+	res, err := benchlib.Run(ctx, o)
+	if res != nil {
+		res.Command = "go run ./bench " + strings.Join(args, " ")
+		benchlib.WriteTable(os.Stdout, res)
+		if werr := writeJSON(*out, res); werr != nil {
+			err = errors.Join(err, werr)
+		} else {
+			fmt.Printf("\nJSON: %s\n", *out)
+		}
+	}
+	return err
+}
+
+func parsePosts(s string) ([]int, error) {
+	var ns []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(strings.ReplaceAll(f, "_", ""))
+		if f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("--posts: %q is not a positive number", f)
+		}
+		ns = append(ns, n)
+	}
+	if len(ns) == 0 {
+		return nil, errors.New("--posts: no number given")
+	}
+	return ns, nil
+}
+
+func writeJSON(path string, res *benchlib.Results) error {
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// runPhase is the child's side: one load phase, its JSON on stdout.
+func runPhase(ctx context.Context, o benchlib.Options, spec string) error {
+	kind, num, ok := strings.Cut(spec, ":")
+	n, err := strconv.Atoi(num)
+	if !ok || err != nil {
+		return fmt.Errorf("--phase %q: want posts:N or floor:N", spec)
+	}
+	p, err := benchlib.RunLoadPhase(ctx, o, kind, n)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(p)
+}
+
+// childRunner runs each load phase in a fresh copy of this program with the same flags, so
+// that no phase inherits another's garbage, leaked goroutines or resident memory.
+func childRunner(args []string) func(context.Context, string, int, string) (benchlib.LoadPhase, error) {
+	return func(ctx context.Context, kind string, n int, dataDir string) (benchlib.LoadPhase, error) {
+		var p benchlib.LoadPhase
+		exe, err := os.Executable()
+		if err != nil {
+			return p, err
+		}
+		cargs := append(append([]string{}, args...), "--data-dir", dataDir, "--phase", fmt.Sprintf("%s:%d", kind, n))
+		cmd := exec.CommandContext(ctx, exe, cargs...)
+		cmd.Stderr = os.Stderr
+		cmd.WaitDelay = 10 * time.Second
+		out, err := cmd.Output()
+		if err != nil {
+			return p, fmt.Errorf("child process: %w", err)
+		}
+		if err := json.Unmarshal(out, &p); err != nil {
+			return p, fmt.Errorf("child process output: %w", err)
+		}
+		return p, nil
+	}
+}
