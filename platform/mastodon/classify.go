@@ -1,11 +1,8 @@
 package mastodon
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,10 +12,6 @@ import (
 
 	"resurge/platform"
 )
-
-// maxRetryAfter caps a server's advice: a day is far more than any server means, and the cap
-// keeps the conversion from overflowing.
-const maxRetryAfter = 24 * time.Hour
 
 // statusError classifies a non-2xx reply:
 //
@@ -37,13 +30,13 @@ func (c *Client) statusError(what string, ep endpoint, resp *http.Response, body
 	switch s := resp.StatusCode; {
 	case s == http.StatusTooManyRequests:
 		e.Code = platform.CodeRateLimit
-		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
+		e.RetryAfter = platform.ParseRetryAfter(resp.Header.Get("Retry-After"), now)
 		if e.RetryAfter == 0 {
 			e.RetryAfter = parseRateLimitReset(resp.Header.Get("X-RateLimit-Reset"), now)
 		}
 	case s >= 500 && s <= 599:
 		e.Code = platform.CodeServiceUnavailable
-		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
+		e.RetryAfter = platform.ParseRetryAfter(resp.Header.Get("Retry-After"), now)
 	case s == http.StatusRequestTimeout:
 		e.Code = platform.CodeTimeout
 	case s == http.StatusBadRequest:
@@ -81,33 +74,12 @@ func redirectHost(resp *http.Response) string {
 // (connection refused or reset, TLS failure, ...). Either way the outcome is unknown, so both
 // codes are transient and an action's retry must verify first.
 func (c *Client) transportError(what string, err error) *platform.Error {
-	code := platform.CodeNetworkError
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		code = platform.CodeTimeout
-	}
-	return &platform.Error{Code: code, Message: c.redact(what + ": " + err.Error())}
+	return &platform.Error{Code: platform.TransportCode(err), Message: c.redact(what + ": " + err.Error())}
 }
 
 // invalid is a 2xx reply the client cannot use.
 func (c *Client) invalid(what, format string, args ...any) *platform.Error {
 	return &platform.Error{Code: platform.CodeInvalidResponse, Message: c.redact(what + ": " + fmt.Sprintf(format, args...))}
-}
-
-// parseRetryAfter reads Retry-After as delay-seconds or an HTTP date (RFC 9110 §10.2.3).
-// Anything unreadable, negative or past counts as no advice (0).
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return secondsDelay(secs)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return untilCapped(t, now)
-	}
-	return 0
 }
 
 // parseRateLimitReset reads X-RateLimit-Reset: Mastodon sends an ISO 8601 time
@@ -131,11 +103,11 @@ func secondsDelay(secs int64) time.Duration {
 	if secs <= 0 {
 		return 0
 	}
-	return time.Duration(min(secs, int64(maxRetryAfter/time.Second))) * time.Second
+	return time.Duration(min(secs, int64(platform.MaxRetryAfter/time.Second))) * time.Second
 }
 
 func untilCapped(t, now time.Time) time.Duration {
-	return min(max(t.Sub(now), 0), maxRetryAfter)
+	return min(max(t.Sub(now), 0), platform.MaxRetryAfter)
 }
 
 // describeBody renders an error reply for a message: Mastodon's {"error", "error_description"}

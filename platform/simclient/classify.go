@@ -1,15 +1,10 @@
 package simclient
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 	"unicode"
 
 	"resurge/platform"
@@ -21,11 +16,11 @@ func (c *Client) statusError(what string, ep endpoint, resp *http.Response, body
 	switch s := resp.StatusCode; {
 	case s == http.StatusTooManyRequests:
 		e.Code = platform.CodeRateLimit
-		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+		e.RetryAfter = platform.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now())
 	case s == http.StatusInternalServerError, s == http.StatusBadGateway,
 		s == http.StatusServiceUnavailable, s == http.StatusGatewayTimeout:
 		e.Code = platform.CodeServiceUnavailable
-		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+		e.RetryAfter = platform.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now())
 	case s == http.StatusBadRequest:
 		e.Code = platform.CodeBadRequest
 	case s == http.StatusUnauthorized:
@@ -47,37 +42,12 @@ func (c *Client) statusError(what string, ep endpoint, resp *http.Response, body
 // transportError classifies a call that got no (complete) reply. Either way the outcome is
 // unknown, so both codes are transient and an action's retry must verify first.
 func (c *Client) transportError(what string, err error) *platform.Error {
-	code := platform.CodeNetworkError
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		code = platform.CodeTimeout
-	}
-	return &platform.Error{Code: code, Message: c.redact(what + ": " + err.Error())}
+	return &platform.Error{Code: platform.TransportCode(err), Message: c.redact(what + ": " + err.Error())}
 }
 
 // invalid is a 2xx reply the client cannot use.
 func (c *Client) invalid(what, format string, args ...any) *platform.Error {
 	return &platform.Error{Code: platform.CodeInvalidResponse, Message: c.redact(what + ": " + fmt.Sprintf(format, args...))}
-}
-
-// parseRetryAfter reads Retry-After as delay-seconds or an HTTP date (RFC 9110 §10.2.3).
-// Anything unreadable, negative or past counts as no advice (0).
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		// A day is far more than any platform means; cap it so the conversion cannot overflow.
-		return min(time.Duration(secs), 24*60*60) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0)
-	}
-	return 0
 }
 
 // describeBody renders an error reply for a message: the sim's {"error","message"} when it is

@@ -1,4 +1,4 @@
-package simclient
+package platform
 
 import (
 	"net/http"
@@ -22,8 +22,8 @@ func TestParseRetryAfter(t *testing.T) {
 		"Sat, 01 Mar 2025 12:00:30 GMT":                   30 * time.Second,
 	}
 	for in, want := range cases {
-		if got := parseRetryAfter(in, now); got != want {
-			t.Errorf("parseRetryAfter(%q) = %s, want %s", in, got, want)
+		if got := ParseRetryAfter(in, now); got != want {
+			t.Errorf("ParseRetryAfter(%q) = %s, want %s", in, got, want)
 		}
 	}
 }
