@@ -65,10 +65,12 @@ func run(args []string) error {
 	verbose := fs.Bool("v", false, "show the server's and SDK's warnings")
 	inProcess := fs.Bool("in-process", false, "run the load phases in this process instead of one fresh child process each")
 	phase := fs.String("phase", "", "internal: run one load phase (posts:N or floor:N) and print its JSON")
-	report := fs.String("report", "", "print the tables of an earlier results file (derived sections recomputed) and exit")
+	report := fs.String("report", "", "print the tables of an earlier results file (derived sections recomputed; written back with --out) and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *report != "" {
 		b, err := os.ReadFile(*report)
 		if err != nil {
@@ -80,10 +82,11 @@ func run(args []string) error {
 		}
 		benchlib.Rederive(&res)
 		benchlib.WriteTable(os.Stdout, &res)
+		if set["out"] {
+			return writeJSON(*out, &res)
+		}
 		return nil
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if o.Quick {
 		// The quick mode's own defaults, unless given explicitly.
 		for name, d := range map[string]*time.Duration{"duration": &o.Duration, "warmup": &o.Warmup, "seed-timeout": &o.SeedTimeout} {

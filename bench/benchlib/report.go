@@ -163,13 +163,26 @@ func (r *runner) targets() []Target {
 	// 1. Events per quiet cycle.
 	t := Target{Name: "history events per quiet cycle", Goal: "≤ 7"}
 	worst, parts := 0.0, []string{}
+	double := false
 	for _, p := range res.Posts {
 		q := p.History.Kinds[analysis.KindQuiet]
-		parts = append(parts, fmt.Sprintf("N=%d: %.2f", p.N, q.EventsPerCycle))
-		worst = math.Max(worst, q.EventsPerCycle)
+		part := fmt.Sprintf("N=%d: %.3f per timer", p.N, q.EventsPerCycle)
+		// A post cycle records two markers (fetch, plan); more means a timer firing that ran
+		// two evaluations in one workflow task (sleepUntil's d <= 0 path, no timer between).
+		perEval := q.EventsPerCycle
+		if m := q.EventTypes["MarkerRecorded"]; m > 2 {
+			perEval = q.EventsPerCycle / (m / 2)
+			part += fmt.Sprintf(" (%.1f%% of firings ran two evaluations: %.3f per evaluation)", 100*(m-2)/2, perEval)
+			double = true
+		}
+		parts = append(parts, part)
+		worst = math.Max(worst, perEval)
 	}
 	t.Measured = strings.Join(parts, ", ")
 	t.Met = yesNo(len(res.Posts) > 0 && worst <= 7.0001)
+	if double {
+		t.Why = "met per evaluation; per timer firing the rare double evaluation adds two markers"
+	}
 	ts = append(ts, t)
 
 	// 2. Quiet cycles/s against the floor.
@@ -267,7 +280,7 @@ func (r *runner) notes() []string {
 	}
 	for _, p := range res.Posts {
 		if p.N+1 >= cache {
-			ns = append(ns, fmt.Sprintf("N=%d: %d post workflows plus the arbiter do not fit the worker's sticky cache (%d, holds %d): workflow tasks of evicted posts replay their whole history (--sticky-cache raises it).", p.N, p.N, cache, cache-1))
+			ns = append(ns, fmt.Sprintf("N=%d: %d post workflows plus the arbiter exceed the worker's sticky cache (%d, holds %d) once all are cached: a task of an evicted post replays its whole history (see the replayed column; --sticky-cache raises it).", p.N, p.N, cache, cache-1))
 			break
 		}
 	}
@@ -280,6 +293,22 @@ func (r *runner) notes() []string {
 	for _, p := range append(append([]LoadPhase{}, res.Posts...), res.Floor...) {
 		if p.OtherCPU >= 0.25 {
 			ns = append(ns, fmt.Sprintf("%s N=%d shared the machine: other processes used %.2f of the 2 cores during its window (load average %.2f); its throughput is a lower bound.", p.Kind, p.N, p.OtherCPU, p.LoadAvgEnd[0]))
+		}
+	}
+	for _, p := range append(append([]LoadPhase{}, res.Posts...), res.Floor...) {
+		if !p.Saturated || len(p.History.PerWorkflow) == 0 {
+			continue
+		}
+		idle, hi := 0, 0
+		for _, d := range p.History.PerWorkflow {
+			if d == 0 {
+				idle++
+			}
+			hi = max(hi, d)
+		}
+		if idle > 0 {
+			ns = append(ns, fmt.Sprintf("%s N=%d is served unfairly while saturated: %d of %d sampled workflows recorded no decision in the window while others recorded up to %d (likely a hot set that stays on the worker's sticky queue while the rest wait in the normal queue's backlog). The history-based cycles/s estimate rests on that sample and is unreliable here; the platform counter is the measurement.",
+				p.Kind, p.N, idle, len(p.History.PerWorkflow), hi))
 		}
 	}
 	for _, p := range res.Posts {
