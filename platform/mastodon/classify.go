@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"resurge/platform"
 )
@@ -111,49 +110,21 @@ func untilCapped(t, now time.Time) time.Duration {
 }
 
 // describeBody renders an error reply for a message: Mastodon's {"error", "error_description"}
-// when it is one, else the start of the body with anything unprintable replaced. redact runs
-// before truncation, so that a cut cannot leave half a secret behind.
+// when it is one, else the start of the body (see platform.DescribeReply).
 func describeBody(body []byte, redact func(string) string) string {
 	var e struct {
 		Error       string `json:"error"`
 		Description string `json:"error_description"`
 	}
+	var apiError string
 	if json.Unmarshal(body, &e) == nil && e.Error != "" {
-		msg := e.Error
+		apiError = e.Error
 		if e.Description != "" {
-			msg += ": " + e.Description
+			apiError += ": " + e.Description
 		}
-		return truncate(printable(redact(msg)), 300)
 	}
-	if len(body) == 0 {
-		return "empty reply"
-	}
-	return "reply: " + truncate(printable(redact(string(body))), 200)
+	return platform.DescribeReply(body, apiError, redact)
 }
 
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsPrint(r) {
-			return r
-		}
-		return '?'
-	}, s)
-}
-
-// truncate keeps the first n runes of s.
-func truncate(s string, n int) string {
-	runes := []rune(s)
-	if len(runes) <= n {
-		return s
-	}
-	return string(runes[:n]) + "…"
-}
-
-// redact removes the token from a message: whatever a server echoes back (a proxy's error page
-// may quote the request headers) must not carry it into logs and workflow histories.
-func (c *Client) redact(s string) string {
-	if c.token == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, c.token, "[redacted]")
-}
+// redact removes the token from a message (see platform.Redact).
+func (c *Client) redact(s string) string { return platform.Redact(s, c.token) }

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
-	"unicode"
 
 	"resurge/platform"
 )
@@ -51,41 +49,18 @@ func (c *Client) invalid(what, format string, args ...any) *platform.Error {
 }
 
 // describeBody renders an error reply for a message: the sim's {"error","message"} when it is
-// one, else the start of the body with anything unprintable replaced. redact runs before
-// truncation, so that a cut cannot leave half a secret behind.
+// one, else the start of the body (see platform.DescribeReply).
 func describeBody(body []byte, redact func(string) string) string {
 	var e struct {
 		Error   string `json:"error"`
 		Message string `json:"message"`
 	}
+	var apiError string
 	if json.Unmarshal(body, &e) == nil && e.Error != "" {
-		return truncate(redact(e.Error+": "+e.Message), 300)
+		apiError = e.Error + ": " + e.Message
 	}
-	if len(body) == 0 {
-		return "empty reply"
-	}
-	return "reply: " + truncate(strings.Map(func(r rune) rune {
-		if unicode.IsPrint(r) {
-			return r
-		}
-		return '?'
-	}, redact(string(body))), 200)
+	return platform.DescribeReply(body, apiError, redact)
 }
 
-// truncate keeps the first n runes of s.
-func truncate(s string, n int) string {
-	runes := []rune(s)
-	if len(runes) <= n {
-		return s
-	}
-	return string(runes[:n]) + "…"
-}
-
-// redact removes the token from a message: whatever a server echoes back (a proxy's error page
-// may quote the request headers) must not carry it into logs and workflow histories.
-func (c *Client) redact(s string) string {
-	if c.token == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, c.token, "[redacted]")
-}
+// redact removes the token from a message (see platform.Redact).
+func (c *Client) redact(s string) string { return platform.Redact(s, c.token) }
