@@ -85,8 +85,19 @@ func (s *Server) serveAction(w http.ResponseWriter, r *http.Request, kind string
 	writeBody(w, reply.status, reply.body)
 }
 
-// act creates the effect, or finds the first reply to key. created is false for a replay.
+// act creates the effect, or finds the first reply to key. created is false for a replay. It
+// returns once the state file holds what the reply reveals: an effect acknowledged to a client
+// must survive a crash of the sim, or a retry after the restart would create a second one.
 func (s *Server) act(kind string, status int, postID, key string, in actionInput, host string, ignoreKeys bool) (reply storedReply, created bool, _ *apiError) {
+	reply, created, gen, apiErr := s.actLocked(kind, status, postID, key, in, host, ignoreKeys)
+	s.flush(gen)
+	return reply, created, apiErr
+}
+
+// actLocked is act under s.mu. gen is the generation the reply depends on: the new effect's,
+// or for a replay or a refusal the last durable change it reveals (a replay must not get ahead
+// of the write of the effect it repeats).
+func (s *Server) actLocked(kind string, status int, postID, key string, in actionInput, host string, ignoreKeys bool) (reply storedReply, created bool, gen uint64, _ *apiError) {
 	now := s.opts.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -96,13 +107,13 @@ func (s *Server) act(kind string, status int, postID, key string, in actionInput
 	// stays succeeded for its retries even if the post was deleted since.
 	if prev, ok := s.replies[key]; ok && !ignoreKeys {
 		if prev.postID != postID || prev.kind != kind {
-			return storedReply{}, false, &apiError{http.StatusUnprocessableEntity, ErrKeyReused,
+			return storedReply{}, false, s.syncGen, &apiError{http.StatusUnprocessableEntity, ErrKeyReused,
 				fmt.Sprintf("idempotency key already used for a %s on post %s", prev.kind, prev.postID)}
 		}
-		return prev, false, nil
+		return prev, false, p.syncGen, nil
 	}
 	if s.gone(p, now) {
-		return storedReply{}, false, &apiError{http.StatusNotFound, ErrPostGone, "post " + postID + " was deleted"}
+		return storedReply{}, false, p.syncGen, &apiError{http.StatusNotFound, ErrPostGone, "post " + postID + " was deleted"}
 	}
 	e := s.newEffect(kind, postID, key, host, now, in.Text, in.Parts)
 	if kind == KindEdit {
@@ -112,8 +123,7 @@ func (s *Server) act(kind string, status int, postID, key string, in actionInput
 	if _, ok := s.replies[key]; !ok {
 		s.replies[key] = reply
 	}
-	s.save()
-	return reply, true, nil
+	return reply, true, s.persistLocked(p), nil
 }
 
 // decodeText reads {"text": "..."}.

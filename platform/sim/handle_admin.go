@@ -90,12 +90,14 @@ func (s *Server) handleRelease(w http.ResponseWriter, r *http.Request) {
 func (s *Server) postReply(postID string) PostReply {
 	now := s.opts.Now()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	p := s.post(postID)
 	reply := PostReply{PostID: postID, Curve: p.curve, Text: p.text}
 	if !p.firstSeen.IsZero() {
 		reply.Deleted = s.gone(p, now)
 		reply.Counters = s.counters(p, now)
 	}
+	gen := p.syncGen
+	s.mu.Unlock()
+	s.flush(gen)
 	return reply
 }

@@ -31,6 +31,13 @@ func (s *Server) handleEffects(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	found := s.effectsWithKey(postID, key)
+	var gen uint64
+	if p, ok := s.posts[postID]; ok {
+		gen = p.syncGen
+	}
 	s.mu.Unlock()
+	// An effect whose write is under way is reported only once written: a caller that found it
+	// would not retry, and a crash could still lose it.
+	s.flush(gen)
 	writeJSON(w, http.StatusOK, EffectsReply{PostID: postID, Key: key, Effects: found})
 }

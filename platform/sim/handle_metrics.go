@@ -31,7 +31,9 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	s.see(p, now)
 	gone := s.gone(p, now)
 	c := s.counters(p, now)
+	gen := p.syncGen
 	s.mu.Unlock()
+	s.flush(gen) // reveal no curve or deletion a crash could still lose
 	if gone {
 		writeError(w, http.StatusNotFound, ErrPostGone, "post "+postID+" was deleted")
 		return

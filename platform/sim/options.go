@@ -23,10 +23,17 @@ type Options struct {
 	// Faults is the initial fault configuration; PUT /admin/faults replaces it at run time.
 	Faults Faults
 	// StateFile, when set, keeps the sim's state (posts and their clocks, effects, the
-	// idempotency store) in this JSON file: loaded by Open, rewritten after every change. A
+	// idempotency store) in this JSON file: loaded by Open, rewritten as the state changes. A
 	// restarted sim then carries on: counters keep growing from where they were, earlier
 	// effects stay findable and repeated keys still replay. Faults are not kept.
+	//
+	// Effects, curves and deletions are saved before the reply that reports them; a post's
+	// first sighting is saved within SaveInterval, and Close saves whatever is left.
 	StateFile string
+	// SaveInterval is the longest a post first seen waits before the StateFile records it:
+	// new posts are saved together, at most one write per interval, rather than one write
+	// each. Default DefaultSaveInterval.
+	SaveInterval time.Duration
 	// Logger receives one line per request (method, path, status, duration; never headers).
 	// Nil logs nothing.
 	Logger *slog.Logger
@@ -45,6 +52,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.GoneAfter <= 0 {
 		o.GoneAfter = DefaultGoneAfter
+	}
+	if o.SaveInterval <= 0 {
+		o.SaveInterval = DefaultSaveInterval
 	}
 	return o
 }

@@ -90,27 +90,130 @@ func (s *Server) rescale(p *post, oldScale float64, now time.Time) {
 	p.segStart = s.simElapsed(p, now)
 }
 
-// save writes the state file, atomically (a temporary file renamed over the old one), so a
-// crash never leaves half a file. Callers hold s.mu. Without a StateFile it does nothing.
-func (s *Server) save() {
-	if s.opts.StateFile == "" {
-		return
-	}
-	if err := s.writeState(); err != nil && s.opts.Logger != nil {
-		s.opts.Logger.Error("saving the simulated platform's state", "file", s.opts.StateFile, "error", err)
+// Saving. Two kinds of change reach the state file, on two schedules:
+//
+//   - An effect (with its stored reply) and an admin change (a curve, a deletion) are written
+//     and fsynced before the reply that reveals them: a client told "done" must find the same
+//     effect after a crash of the sim, since the fault tests count one effect per idempotency
+//     key across restarts. persistLocked marks such a change; flush makes it durable.
+//   - A post first seen (see) only marks the state dirty; the background writer (writeLoop)
+//     writes it at most once per Options.SaveInterval, however many posts were seen meanwhile.
+//     Rewriting and fsyncing the whole file under the mutex for every new post made starting
+//     thousands of posts O(N²) bytes and one fsync per post. The cost of the delay: after a
+//     crash, a post seen during the last interval is first seen again, so its curve restarts
+//     a moment later than it did. Any durable write also carries the dirty posts with it.
+//
+// Every change bumps s.gen under s.mu. A write snapshots the state under s.mu (recording the
+// generation it holds), then marshals and writes it outside s.mu, under s.writeMu: writers
+// take their snapshot while holding writeMu, so the file only ever moves to newer
+// generations, and a writer whose change an earlier write already carried (s.written >= want)
+// skips its own write. Concurrent actions thus share one fsync. Lock order: writeMu, then
+// s.mu; nothing takes writeMu while holding s.mu.
+
+// DefaultSaveInterval is how long, by default, a post first seen may wait before the state
+// file records it (see Options.SaveInterval).
+const DefaultSaveInterval = 500 * time.Millisecond
+
+// markDirty records a change that may reach the file late (a post first seen) and wakes the
+// background writer. Callers hold s.mu.
+func (s *Server) markDirty() {
+	s.gen.Add(1)
+	if s.kick != nil {
+		select {
+		case s.kick <- struct{}{}:
+		default: // a wake-up is already pending
+		}
 	}
 }
 
-func (s *Server) writeState() error {
-	st := stateFile{Version: stateVersion, TimeScale: s.opts.TimeScale, Seq: s.seq, Effects: s.effects}
+// persistLocked records a change to p that must be durable before any reply reveals it, and
+// returns the generation to pass to flush. p may be nil for a change to no post. Callers hold
+// s.mu.
+func (s *Server) persistLocked(p *post) uint64 {
+	g := s.gen.Add(1)
+	s.syncGen = g
+	if p != nil {
+		p.syncGen = g
+	}
+	return g
+}
+
+// flush returns once the state file holds generation want or a later one, writing it if no
+// other write has. Callers must not hold s.mu. Without a StateFile it does nothing. A failed
+// write is logged and the caller carries on, as a real platform's reply would (the state stays
+// dirty: the next write tries again).
+func (s *Server) flush(want uint64) {
+	if s.opts.StateFile == "" || s.written.Load() >= want {
+		return
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.written.Load() >= want {
+		return // a write that finished while we waited carried our change
+	}
+	s.writeLatest()
+}
+
+// flushAll writes the state if anything changed since the last write.
+func (s *Server) flushAll() { s.flush(s.gen.Load()) }
+
+// writeLatest writes the current state. Callers hold s.writeMu (and not s.mu).
+func (s *Server) writeLatest() {
+	s.mu.Lock()
+	gen := s.gen.Load()
+	st := s.snapshotLocked()
+	s.mu.Unlock()
+	if err := s.writeState(st); err != nil {
+		if s.opts.Logger != nil {
+			s.opts.Logger.Error("saving the simulated platform's state", "file", s.opts.StateFile, "error", err)
+		}
+		return
+	}
+	s.written.Store(gen)
+	s.writes.Add(1)
+}
+
+// writeLoop is the background writer started by Open when there is a StateFile: woken by
+// markDirty, it waits SaveInterval so that every post seen meanwhile goes into the same write,
+// then writes. It returns when Close closes s.done; Close then flushes what is left.
+func (s *Server) writeLoop() {
+	defer close(s.writerDone)
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.kick:
+		}
+		t := time.NewTimer(s.opts.SaveInterval)
+		select {
+		case <-s.done:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		s.flushAll()
+	}
+}
+
+// snapshotLocked copies the state to save. Callers hold s.mu. The copy shares nothing that
+// changes later: effects are never modified once appended, and reply bodies are copied.
+func (s *Server) snapshotLocked() stateFile {
+	st := stateFile{Version: stateVersion, TimeScale: s.opts.TimeScale, Seq: s.seq, Effects: slices.Clone(s.effects),
+		Posts: make([]postState, 0, len(s.posts)), Replies: make([]replyState, 0, len(s.replies))}
 	for _, p := range s.posts {
 		st.Posts = append(st.Posts, postState{ID: p.id, Curve: p.curve, FirstSeen: p.firstSeen,
 			SegStart: p.segStart, SegBase: p.segBase, Deleted: p.deleted, Text: p.text})
 	}
-	slices.SortFunc(st.Posts, func(a, b postState) int { return strings.Compare(a.ID, b.ID) })
 	for k, r := range s.replies {
 		st.Replies = append(st.Replies, replyState{Key: k, Status: r.status, Body: string(r.body), PostID: r.postID, Kind: r.kind})
 	}
+	return st
+}
+
+// writeState writes st to the state file, atomically (a temporary file renamed over the old
+// one), so a crash never leaves half a file.
+func (s *Server) writeState(st stateFile) error {
+	slices.SortFunc(st.Posts, func(a, b postState) int { return strings.Compare(a.ID, b.ID) })
 	slices.SortFunc(st.Replies, func(a, b replyState) int { return strings.Compare(a.Key, b.Key) })
 	data, err := json.MarshalIndent(st, "", " ")
 	if err != nil {

@@ -18,6 +18,9 @@ type post struct {
 	deleted  bool
 	// text is the post's current text (edits replace it).
 	text string
+	// syncGen is the generation of the post's last change that must be durable before a
+	// reply reveals it: an effect on it, a curve, a deletion (see persist.go).
+	syncGen uint64
 }
 
 func newPost(id string) *post {
@@ -34,12 +37,14 @@ func (s *Server) post(id string) *post {
 	return p
 }
 
-// see starts the post's clock on the first API call about it. Callers hold s.mu.
+// see starts the post's clock on the first API call about it. Callers hold s.mu. The new
+// clock is saved by the background writer, within Options.SaveInterval, not before the reply:
+// losing it to a crash only restarts the post's curve a moment later (see persist.go).
 func (s *Server) see(p *post, now time.Time) {
 	if p.firstSeen.IsZero() {
 		p.firstSeen = now
 		p.segBase = p.curve.startCounters(p.profile)
-		s.save()
+		s.markDirty()
 	}
 }
 
@@ -75,16 +80,15 @@ func (s *Server) gone(p *post, now time.Time) bool {
 	return p.curve == CurveGone && s.simElapsed(p, now)-p.segStart >= s.opts.GoneAfter
 }
 
-// setCurve switches the post to curve c from now on. Callers hold s.mu.
-func (s *Server) setCurve(p *post, c Curve, now time.Time) {
-	defer s.save()
-	if p.firstSeen.IsZero() {
-		// Not seen yet: the curve simply applies from the first call.
-		p.curve = c
-		return
+// setCurve switches the post to curve c from now on. Callers hold s.mu, and flush the
+// returned generation once they release it.
+func (s *Server) setCurve(p *post, c Curve, now time.Time) uint64 {
+	if !p.firstSeen.IsZero() {
+		elapsed := s.simElapsed(p, now)
+		p.segBase = s.counters(p, now)
+		p.segStart = elapsed
 	}
-	elapsed := s.simElapsed(p, now)
-	p.segBase = s.counters(p, now)
-	p.segStart = elapsed
+	// Not seen yet: the curve simply applies from the first call.
 	p.curve = c
+	return s.persistLocked(p)
 }

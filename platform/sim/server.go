@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,6 +28,20 @@ type Server struct {
 	effects []Effect
 	replies map[string]storedReply // idempotency store, by key
 	seq     int
+	// syncGen is the generation of the last change that must be durable before a reply
+	// reveals it (see persist.go); posts keep their own.
+	syncGen uint64
+
+	// Saving to opts.StateFile (see persist.go). gen counts changes (bumped under mu), written
+	// is the generation the file holds, writes counts file writes (for tests). writeMu
+	// serialises writers. kick wakes the background writer, which closes writerDone when it
+	// returns; both are nil without a StateFile.
+	gen        atomic.Uint64
+	written    atomic.Uint64
+	writes     atomic.Int64
+	writeMu    sync.Mutex
+	kick       chan struct{}
+	writerDone chan struct{}
 
 	// http is set by Start.
 	http *http.Server
@@ -63,6 +78,9 @@ func Open(opts Options) (*Server, error) {
 		if err := s.load(); err != nil {
 			return nil, fmt.Errorf("sim: loading state: %w", err)
 		}
+		s.kick = make(chan struct{}, 1)
+		s.writerDone = make(chan struct{})
+		go s.writeLoop()
 	}
 	s.routes()
 	return s, nil
@@ -148,13 +166,20 @@ func (s *Server) URL() string {
 	return "http://" + s.ln.Addr().String()
 }
 
-// Close stops the server: held and slow replies end, connections close.
+// Close stops the server: held and slow replies end, connections close, the background writer
+// stops and the state not yet saved (posts first seen lately) is written. It is safe to call
+// more than once.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() { close(s.done) })
-	if s.http == nil {
-		return nil
+	var err error
+	if s.http != nil {
+		err = s.http.Close()
 	}
-	return s.http.Close()
+	if s.writerDone != nil {
+		<-s.writerDone
+		s.flushAll()
+	}
+	return err
 }
 
 // SetFaults replaces the fault configuration (as PUT /admin/faults does). Switching
@@ -180,8 +205,9 @@ func (s *Server) SetCurve(postID string, c Curve) error {
 	}
 	now := s.opts.Now()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.setCurve(s.post(postID), c, now)
+	gen := s.setCurve(s.post(postID), c, now)
+	s.mu.Unlock()
+	s.flush(gen) // an admin change is durable once acknowledged
 	return nil
 }
 
@@ -189,18 +215,23 @@ func (s *Server) SetCurve(postID string, c Curve) error {
 func (s *Server) DeletePost(postID string) {
 	now := s.opts.Now()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	p := s.post(postID)
 	s.see(p, now)
 	p.deleted = true
-	s.save()
+	gen := s.persistLocked(p)
+	s.mu.Unlock()
+	s.flush(gen) // an admin change is durable once acknowledged
 }
 
-// Effects returns every effect created so far, oldest first.
+// Effects returns every effect created so far, oldest first. It returns once they are saved,
+// so that no effect is reported that a crash could still lose.
 func (s *Server) Effects() []Effect {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Effect(nil), s.effects...)
+	out := append([]Effect(nil), s.effects...)
+	gen := s.syncGen
+	s.mu.Unlock()
+	s.flush(gen)
+	return out
 }
 
 // Release lets every held reply go and returns how many there were.
