@@ -80,6 +80,9 @@ func (raw effectJSON) effect(kind, key string, wantIDs int) (platform.Effect, er
 	if wantIDs > 0 && len(ids) != wantIDs {
 		return platform.Effect{}, fieldError("%d ids for %d parts", len(ids), wantIDs)
 	}
+	if ids[0] != raw.ID {
+		return platform.Effect{}, fieldError("id %q is not the first of ids %q", raw.ID, ids)
+	}
 	for i, id := range ids {
 		if id == "" {
 			return platform.Effect{}, fieldError("ids[%d] is empty", i)
