@@ -21,6 +21,9 @@ func StartPost(ctx context.Context, c client.Client, in PostInput) (client.Workf
 	if err := in.Config.Validate(); err != nil {
 		return nil, err
 	}
+	in.ShownAtStart = map[string]string{
+		SearchAttrPostID: in.Post.ID, SearchAttrAgent: in.Post.Agent, SearchAttrState: StateWatching,
+	}
 	opts := client.StartWorkflowOptions{
 		ID:                       PostWorkflowID(in.Post.ID),
 		TaskQueue:                TaskQueue,

@@ -20,8 +20,9 @@ var acts *activities.Activities
 func (w *postWorkflow) takeSample(ctx workflow.Context) bool {
 	now := workflow.Now(ctx)
 	w.c.NextSampleAt = w.c.NextSampleAt.Add(w.in.Config.SampleInterval)
-	if w.c.NextSampleAt.Before(now) {
-		// Behind schedule (the worker was down): sample on a fresh cadence rather than in a burst.
+	if !w.c.NextSampleAt.After(now) {
+		// Behind schedule (the worker was down, or this task ran a whole interval late): sample
+		// on a fresh cadence rather than in a burst, and never twice at one instant.
 		w.c.NextSampleAt = now.Add(w.in.Config.SampleInterval)
 	}
 	var s domain.MetricsSample

@@ -41,6 +41,12 @@ type PostInput struct {
 	// MaxCyclesPerRun caps the cycles of one run before it continues as new, whatever the
 	// server suggests (0 = defaultMaxCyclesPerRun). Tests lower it.
 	MaxCyclesPerRun int `json:"max_cycles_per_run,omitempty"`
+	// ShownAtStart are the search attributes the workflow was started with, by name (StartPost
+	// sets the post, agent and state so a post is listed before its first task), so that a
+	// fresh run does not upsert them again. They come in the input because the history's start
+	// event cannot tell: a fetched history shows the latest values there, and a replay that
+	// read them would decide differently from the run it replays.
+	ShownAtStart map[string]string `json:"shown_at_start,omitempty"`
 }
 
 // PostCarry is everything a run hands to the next one: the samples still in the window and the

@@ -3,6 +3,7 @@ package workflows
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -42,8 +43,6 @@ type postWorkflow struct {
 	state     string
 	endReason string
 	stopCh    workflow.ReceiveChannel
-	// shown holds the search attribute values last upserted (in c.Shown, carried across
-	// continue-as-new), so unchanged values cost no event.
 }
 
 func newPostWorkflow(ctx workflow.Context, in PostInput) (*postWorkflow, error) {
@@ -63,6 +62,9 @@ func newPostWorkflow(ctx workflow.Context, in PostInput) (*postWorkflow, error) 
 	w.c.Runs++
 	if w.c.Shown == nil {
 		w.c.Shown = map[string]string{}
+		if in.Carry == nil {
+			maps.Copy(w.c.Shown, in.ShownAtStart)
+		}
 	}
 	return w, nil
 }
@@ -74,16 +76,17 @@ func (w *postWorkflow) setup(ctx workflow.Context) error {
 	}, workflow.QueryHandlerOptions{Description: "Window, last score and tier, action log, next sample, cooldowns, last permission"}); err != nil {
 		return err
 	}
-	// The search attributes are upserted from the workflow's own state, never read back: the
-	// values a history shows at start are not guaranteed to be the ones the run began with, and
-	// reading them would make replay depend on that. A fresh run sets the identifying ones (the
-	// starter sets them too, so a post is listed before its first task); a continued run was
-	// handed what it showed.
-	if w.in.Carry == nil {
+	// The search attributes are upserted from the workflow's own state, and only when a value
+	// changes: a fresh run knows from its input what it was started with, a continued run was
+	// handed what it showed. They are never read back (see PostInput.ShownAtStart). A fresh run
+	// whose input does not say (started by other means than StartPost, or before the field
+	// existed) sets the identifying ones first, on their own, as it always did.
+	if w.in.Carry == nil && w.in.ShownAtStart == nil {
 		if err := workflow.UpsertTypedSearchAttributes(ctx,
 			PostIDKey.ValueSet(w.in.Post.ID), AgentKey.ValueSet(w.in.Post.Agent)); err != nil {
 			return err
 		}
+		w.c.Shown[SearchAttrPostID], w.c.Shown[SearchAttrAgent] = w.in.Post.ID, w.in.Post.Agent
 	}
 	w.updateUI(ctx)
 	return nil
@@ -202,6 +205,7 @@ func (w *postWorkflow) continueAsNew(ctx workflow.Context) error {
 	next := w.in
 	carry := w.c
 	next.Carry = &carry
+	next.ShownAtStart = nil // carried in Shown
 	return workflow.NewContinueAsNewError(ctx, PostWorkflow, next)
 }
 

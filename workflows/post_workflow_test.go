@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -414,3 +416,52 @@ func TestOutcomeAndImpactReportedToTheMonitor(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestSearchAttributesUpsertedOnlyWhenTheyChange: a post started by StartPost (post, agent and
+// state already set, and said so in its input) costs no upsert for them; a post started without
+// them sets them itself.
+// Every upsert carries only values that changed.
+func TestSearchAttributesUpsertedOnlyWhenTheyChange(t *testing.T) {
+	for _, started := range []bool{true, false} {
+		p := newPostTest(t, testStart, healthy(testStart), nil)
+		cfg := domain.DefaultConfig()
+		cfg.Horizon = time.Hour
+		in := PostInput{Post: testPost(), Config: cfg}
+		if started { // as StartPost does
+			in.ShownAtStart = map[string]string{SearchAttrPostID: "p1", SearchAttrAgent: "a1", SearchAttrState: StateWatching}
+			if err := p.env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(
+				PostIDKey.ValueSet("p1"), AgentKey.ValueSet("a1"), StateKey.ValueSet(StateWatching))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var upserts []temporal.SearchAttributes
+		p.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Run(func(args mock.Arguments) {
+			upserts = append(upserts, args.Get(0).(temporal.SearchAttributes))
+		})
+		p.run(in)
+
+		shown := map[string]string{}
+		identity := 0
+		for i, u := range upserts {
+			for key, v := range u.GetUntypedValues() {
+				value, _ := v.(string)
+				if shown[key.GetName()] == value {
+					t.Errorf("started=%v: upsert %d repeats %s=%q", started, i, key.GetName(), value)
+				}
+				shown[key.GetName()] = value
+				if key.GetName() == SearchAttrPostID || key.GetName() == SearchAttrAgent {
+					identity++
+				}
+			}
+		}
+		if want := map[bool]int{true: 0, false: 2}[started]; identity != want {
+			t.Errorf("started=%v: post and agent upserted %d times, want %d (upserts %v)", started, identity, want, upserts)
+		}
+		if shown[SearchAttrPostID] != "p1" && !started {
+			t.Errorf("started=%v: post ID not shown: %v", started, shown)
+		}
+		if len(upserts) == 0 {
+			t.Errorf("started=%v: no upsert at all (the state changes at the end)", started)
+		}
+	}
+}

@@ -9,13 +9,17 @@ import (
 
 // TestReplayCommittedHistories replays histories recorded on a real server (the integration
 // tests write them with RESURGE_UPDATE_HISTORIES=1) against the current workflow code. A change
-// that is not deterministic with respect to running workflows fails here.
+// that is not deterministic with respect to running workflows fails here. The legacy_*
+// histories were recorded by earlier versions and are never rewritten: workflows started
+// before an upgrade must keep replaying after it.
 func TestReplayCommittedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"post_thread.json": false, "post_stopped.json": false, "monitor_lock.json": false, "arbiter_lock_release.json": false, "post_blocked.json": false}
+	want := map[string]bool{"post_thread.json": false, "post_stopped.json": false, "monitor_lock.json": false, "arbiter_lock_release.json": false, "post_blocked.json": false,
+		"arbiter_bad_input.json": false, "monitor_bad_input.json": false,
+		"legacy_post_thread.json": false, "legacy_post_stopped.json": false, "legacy_post_blocked.json": false}
 	for _, f := range files {
 		want[filepath.Base(f)] = true
 	}
