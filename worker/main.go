@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"go.temporal.io/sdk/worker"
 )
 
 // EnvLogLevel sets the log level when --log-level is not given.
@@ -25,7 +27,15 @@ type options struct {
 	simAddr      string
 	simTimeScale float64
 	logLevel     string
+	// workflowCache is how many workflows the worker keeps cached (sticky): one per open post,
+	// monitor and the arbiter. Past it, evicted workflows replay their history on their next
+	// task, which costs CPU on every wake-up.
+	workflowCache int
 }
+
+// defaultWorkflowCache is the SDK's default sticky cache size; at about 20 KB per cached
+// workflow, 10,000 posts use some 200 MB.
+const defaultWorkflowCache = 10_000
 
 func parseFlags(args []string) (options, error) {
 	var o options
@@ -37,12 +47,16 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.uiPort, "ui-port", 8233, "with --dev: the Web UI's port (-1 disables it)")
 	fs.StringVar(&o.simAddr, "sim-addr", "127.0.0.1:0", "with --dev: the simulated platform's listen address (loopback)")
 	fs.Float64Var(&o.simTimeScale, "sim-time-scale", 60, "with --dev: simulated seconds per real second on the simulated platform")
+	fs.IntVar(&o.workflowCache, "workflow-cache", defaultWorkflowCache, "how many workflows the worker keeps in memory; set it above the number of open posts (about 20 KB each)")
 	fs.StringVar(&o.logLevel, "log-level", envOr(EnvLogLevel, "info"), "debug, info, warn or error (env "+EnvLogLevel+")")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if o.workflowCache < 1 {
+		return o, fmt.Errorf("--workflow-cache must be at least 1, got %d", o.workflowCache)
 	}
 	if o.demo && !o.dev {
 		return o, errors.New("--demo needs --dev")
@@ -59,6 +73,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(2)
 	}
+	// Process-wide, and only before the first worker starts.
+	worker.SetStickyWorkflowCacheSize(opts.workflowCache)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, opts); err != nil {
