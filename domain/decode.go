@@ -14,22 +14,26 @@ import (
 // PlanRequest is the dry-run input: one post's samples and action log at a given time, in the
 // reference executor's formats.
 type PlanRequest struct {
-	PostID  string
-	Now     time.Time
-	Samples []MetricsSample
-	Log     []ActionRecord
-	Config  EvaluationConfig
+	PostID string
+	// Platform chooses the stagnation formula (PlanActionFor); absent means sim, whose
+	// formula is the reference executor's.
+	Platform string
+	Now      time.Time
+	Samples  []MetricsSample
+	Log      []ActionRecord
+	Config   EvaluationConfig
 }
 
 // MaxRequestBytes bounds a decoded request; the decoders refuse anything larger.
 const MaxRequestBytes = 8 << 20
 
 type planRequestJSON struct {
-	PostID  *string           `json:"post_id"`
-	Now     *string           `json:"now"`
-	Samples []json.RawMessage `json:"samples"`
-	Log     []json.RawMessage `json:"log"`
-	Config  json.RawMessage   `json:"config"`
+	PostID   *string           `json:"post_id"`
+	Platform *string           `json:"platform"`
+	Now      *string           `json:"now"`
+	Samples  []json.RawMessage `json:"samples"`
+	Log      []json.RawMessage `json:"log"`
+	Config   json.RawMessage   `json:"config"`
 }
 
 // DecodePlanRequest parses and validates a dry-run request. now is required; config is
@@ -49,6 +53,13 @@ func DecodePlanRequest(data []byte) (PlanRequest, error) {
 	req.PostID = *raw.PostID
 	if err := ValidateID("post_id", req.PostID); err != nil {
 		return req, err
+	}
+	req.Platform = PlatformSim
+	if raw.Platform != nil {
+		if !KnownPlatform(*raw.Platform) {
+			return req, fieldErr("platform", "unknown platform %q (want %s or %s)", *raw.Platform, PlatformSim, PlatformMastodon)
+		}
+		req.Platform = *raw.Platform
 	}
 	if raw.Now == nil {
 		return req, fieldErr("now", "is missing")

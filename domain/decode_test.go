@@ -275,8 +275,12 @@ func TestDecodePlanRequestOptionalParts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if req.Config != DefaultConfig() || req.Samples != nil || req.Log != nil {
+	if req.Config != DefaultConfig() || req.Samples != nil || req.Log != nil || req.Platform != PlatformSim {
 		t.Fatalf("got %+v", req)
+	}
+	req, err = DecodePlanRequest([]byte(`{"post_id":"p1","platform":"mastodon","now":"2026-11-25T12:00:00Z"}`))
+	if err != nil || req.Platform != PlatformMastodon {
+		t.Fatalf("mastodon: %+v %v", req, err)
 	}
 	// null config keeps the defaults; a partial one overrides field by field.
 	for cfg, want := range map[string]EvaluationConfig{
@@ -336,6 +340,8 @@ func TestDecodePlanRequestErrors(t *testing.T) {
 		{"post_id with a newline", `{"post_id":"p\n","now":"` + now + `"}`, "post_id", true},
 		{"post_id too long", `{"post_id":"` + strings.Repeat("x", MaxIDLen+1) + `","now":"` + now + `"}`, "post_id", true},
 		{"post_id a number", `{"post_id":1,"now":"` + now + `"}`, "post_id", false},
+		{"unknown platform", `{"post_id":"p1","platform":"myspace","now":"` + now + `"}`, "platform", true},
+		{"platform a number", `{"post_id":"p1","platform":7,"now":"` + now + `"}`, "platform", false},
 		{"missing now", `{"post_id":"p1"}`, "now", true},
 		{"now garbage", `{"post_id":"p1","now":"noon"}`, "now", true},
 		{"now a number", `{"post_id":"p1","now":1764072000}`, "now", false},

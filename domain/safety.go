@@ -40,8 +40,10 @@ type SafetyPolicy struct {
 	BannedTerms []string `json:"banned_terms"`
 	// A request's risk is its action's risk plus its agent's anomaly tier (0-3). At
 	// ApprovalRisk it needs a person's approval (denied); at CriticalRisk it locks. The
-	// defaults deny a thread by an agent at tier 2 and an edit by one at tier 3, and lock on a
-	// thread by an agent at tier 3.
+	// defaults deny a thread by an agent at tier 2 (a person approves it) rather than lock:
+	// one worrying agent should not stop every post. Any request by an agent at tier 3 locks
+	// anyway, so with the defaults the critical-risk rule adds nothing; it is there for
+	// a policy that wants a lock sooner (critical_risk 5 locks on a thread by a tier-2 agent).
 	ApprovalRisk int `json:"approval_risk"`
 	CriticalRisk int `json:"critical_risk"`
 }

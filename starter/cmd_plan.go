@@ -14,12 +14,14 @@ const planHelp = `Reads ONE JSON plan request, decodes it exactly as the workflo
 the workflow's own planner on it and prints the plan as one JSON object. Nothing connects to
 Temporal. The request comes from --file F, the positional F, or stdin ("-" or nothing):
 
-  {"post_id": "p1", "now": "2026-11-25T12:00:00Z",
+  {"post_id": "p1", "platform": "sim", "now": "2026-11-25T12:00:00Z",
    "samples": [{"at": "...", "impressions": 1000, "engagements": 10}, ...],
    "log": [ ...records of the reference executor's persisted history... ],
    "config": {"window": "90m", "min_samples": 3, ...}}
 
-samples, log and config are optional (config overrides the defaults field by field). Bad input
+platform, samples, log and config are optional: platform (sim or mastodon, default sim)
+chooses the stagnation formula as the workflow does (Mastodon reports no impressions and is
+scored by engagement velocity); config overrides the defaults field by field. Bad input
 exits 2 with an error naming the field.
 `
 
@@ -48,7 +50,7 @@ func runPlan(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return asUsage(fmt.Errorf("plan: %w", err))
 	}
-	plan := domain.PlanAction(req.PostID, req.Log, req.Samples, req.Config, req.Now)
+	plan := domain.PlanActionFor(req.Platform, req.PostID, req.Log, req.Samples, req.Config, req.Now)
 	return printJSON(e.stdout, plan)
 }
 

@@ -108,6 +108,45 @@ func TestPlanPrintsThePlan(t *testing.T) {
 	}
 }
 
+// TestPlanScoresByPlatform: the same samples are scored by the workflow's formula for the
+// post's platform. Impressions grow while engagement does not: stagnant by the impression
+// formula (sim), while on Mastodon (no impressions) the velocity formula sees engagement still
+// coming in.
+func TestPlanScoresByPlatform(t *testing.T) {
+	samples := []string{
+		sample("2026-11-25T11:40:00Z", 1000, 100),
+		sample("2026-11-25T11:50:00Z", 3000, 110),
+		sample("2026-11-25T12:00:00Z", 6000, 120),
+	}
+	score := func(platform string) float64 {
+		t.Helper()
+		req := planRequest(samples, "")
+		if platform != "" {
+			req = strings.Replace(req, `"post_id": "p1"`, `"post_id": "p1", "platform": "`+platform+`"`, 1)
+		}
+		te := newTestEnv(t, nil, req)
+		if code := te.run("plan"); code != exitOK {
+			t.Fatalf("%s: exit %d: %s", platform, code, te.stderr)
+		}
+		var got struct {
+			Score float64 `json:"stagnation_score"`
+		}
+		te.oneJSON(t, &got)
+		return got.Score
+	}
+	byDefault, sim, mastodon := score(""), score("sim"), score("mastodon")
+	if byDefault != sim {
+		t.Errorf("no platform scored %v, sim %v: the default must be sim", byDefault, sim)
+	}
+	if sim == mastodon {
+		t.Errorf("sim and mastodon both scored %v: the platform did not choose the formula", sim)
+	}
+	te := newTestEnv(t, nil, strings.Replace(planRequest(samples, ""), `"post_id": "p1"`, `"post_id": "p1", "platform": "myspace"`, 1))
+	if code := te.run("plan"); code != exitUsage || !strings.Contains(te.stderr.String(), "platform") {
+		t.Errorf("unknown platform: exit %d, stderr %s", code, te.stderr)
+	}
+}
+
 func TestPlanReadsFileOrStdin(t *testing.T) {
 	req := planRequest([]string{sample("2026-11-25T12:00:00Z", 1, 1)}, "")
 	path := filepath.Join(t.TempDir(), "req.json")
