@@ -31,6 +31,12 @@ import (
 // logger that sees everything (debug included). Every stack they start is scanned for the
 // token when its test ends, before it stops: every workflow history in its namespace and every
 // log line (see secrets_test.go).
+//
+// The light fault tests (a few dozen posts, mostly waiting on timers and retries) call
+// t.Parallel: they run two at a time (-parallel defaults to GOMAXPROCS) after the sequential
+// tests. The heavy ones (200 posts through server restarts, 500 posts under a lock, 50 posts
+// acting at once around a worker kill) stay sequential: on a 2-core box they need it to
+// themselves.
 
 // Environment variables for longer runs.
 const (

@@ -28,6 +28,7 @@ func isActionCall(r simRequest, id string) bool {
 // connections, half of the stalls and drops after the effect was made. Every due action still
 // succeeds, and the platform has exactly the effects the workflows planned, one per key.
 func TestFaultTransientStorm(t *testing.T) {
+	t.Parallel() // light: mostly waits on timers (see faults_harness_test.go)
 	n := 30 * soakRounds()
 	// 30% of the calls fail in all (rules are tried in order, the first that fires wins):
 	// stalls past the client's 10 s timeout are 2.5% each (with and without the effect made),
@@ -50,9 +51,11 @@ func TestFaultTransientStorm(t *testing.T) {
 	cfg := fastConfig()
 	cfg.Window = 20 * time.Second
 	posts := curvePosts("storm", n, func(i int) string { return fmt.Sprintf("agent-storm-%d", i) }, cfg)
+	begin := time.Now()
 	startPostsParallel(t, fs, posts)
 	waitPosts(t, fs, 4*time.Minute, "every due action recorded as a success", postIDs(posts),
 		func(st workflows.PostStatus) bool { return hasStatus(st, domain.StatusSuccess) })
+	t.Logf("every post acted %s after the first start", time.Since(begin).Round(time.Millisecond))
 	// The storm is over: actions still on their way finish normally, then the posts stop.
 	if err := fs.Sim.SetFaults(sim.Faults{}); err != nil {
 		t.Fatal(err)
@@ -63,6 +66,20 @@ func TestFaultTransientStorm(t *testing.T) {
 		for _, r := range log {
 			if r.Status != domain.StatusSuccess {
 				t.Errorf("%s: record %s is %s (%s %v): a transient failure must be retried until it succeeds", id, r.Key, r.Status, r.ErrorCode, r.Reasons)
+			}
+		}
+	}
+	// The retries happened inside the action: no action ended failed, not even for a while
+	// (the monitors heard only successes). A failure that surfaced would count against the
+	// agent, and enough of them would lock every autonomous change.
+	for _, p := range posts {
+		st, err := fs.safety.MonitorStatus(t.Context(), p.Post.Agent)
+		if err != nil {
+			t.Fatalf("monitor of %s: %v", p.Post.Agent, err)
+		}
+		for _, o := range st.Outcomes {
+			if o.Status != domain.StatusSuccess {
+				t.Errorf("%s reported a %s outcome (%s) to its monitor: a transient failure surfaced", o.PostID, o.Status, o.ErrorCode)
 			}
 		}
 	}
@@ -95,6 +112,7 @@ func TestFaultTransientStorm(t *testing.T) {
 // post keeps running. A 404 on metrics (the post is gone) ends the post's workflow with reason
 // post_gone, as does a post deleted on the platform after it acted.
 func TestFaultNonTransient(t *testing.T) {
+	t.Parallel() // light: mostly waits on timers (see faults_harness_test.go)
 	cfg := fastConfig()
 	// Cooldowns longer than the test: a failed record counts as an attempt, and the planner
 	// (as the reference executor) may try a failed key again once its cooldown is over.

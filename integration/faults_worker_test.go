@@ -50,6 +50,8 @@ func successOutcome(t *testing.T, id string, st workflows.PostStatus) (domain.Ac
 // the effect up before acting (verify-before-retry). Each post is one trial; RESURGE_SOAK runs
 // more rounds, each with its own kill.
 func TestFaultWorkerKilledMidAction(t *testing.T) {
+	// Not parallel: its 50 posts ask the arbiter at the same moment, and beside another test's
+	// load on a 2-core box the arbiter was seen to stall for minutes (see TestFaultLockUnderLoad).
 	const perRound = 50
 	fs := startFaultStack(t, devstack.Options{SeparateWorkerClient: true})
 	cfg := fastConfig()
@@ -99,6 +101,7 @@ func TestFaultWorkerKilledMidAction(t *testing.T) {
 // loses the reply: the connection drops, or the reply stalls past the client's 10 s timeout.
 // The retry must find the effect through the effects lookup instead of acting twice.
 func TestFaultUnknownOutcomeWithoutIdempotency(t *testing.T) {
+	t.Parallel() // light: mostly waits on timers (see faults_harness_test.go)
 	const n = 12
 	cfg := fastConfig()
 	posts := curvePosts("unknown", n, func(i int) string { return fmt.Sprintf("agent-unknown-%d", i) }, cfg)
