@@ -12,9 +12,12 @@ package devserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
+	"syscall"
 
 	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/config"
@@ -40,6 +43,7 @@ type Server struct {
 // ctx bounds that wait; without a deadline it is one minute. Cancelling ctx later does not
 // stop the server: call Stop.
 func Start(ctx context.Context, opts Options) (*Server, error) {
+	requested := opts
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, fmt.Errorf("devserver: %w", err)
@@ -58,10 +62,6 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("devserver: %w", err)
 	}
 
-	ports, err := pickServicePorts(opts)
-	if err != nil {
-		return nil, fmt.Errorf("devserver: %w", err)
-	}
 	if opts.uiEnabled() {
 		if err := checkPortFree(opts.IP, opts.UIPort); err != nil {
 			return nil, fmt.Errorf("devserver: web UI: %w", err)
@@ -72,12 +72,24 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	logLevel.Set(logLevelStarting)
 	serverLogger := newSlogAdapter(opts.Logger, logLevel)
 
-	ts, err := newTemporalServer(opts, ports, store, serverLogger)
-	if err != nil {
-		return nil, fmt.Errorf("devserver: %w", err)
-	}
-	if err := ts.Start(); err != nil {
-		return nil, fmt.Errorf("devserver: start temporal server: %w", err)
+	// The ports are found free and bound a moment later by the server; in between, another
+	// process (or an outgoing connection, which takes its port from the same ephemeral range)
+	// can take one. The server then fails to bind: pick new ports and try again.
+	var ts temporal.Server
+	for attempt := 1; ; attempt++ {
+		ts, err = startTemporal(opts, store, serverLogger)
+		if err == nil {
+			break
+		}
+		if !isAddrInUse(err) || attempt == maxStartAttempts {
+			return nil, fmt.Errorf("devserver: %w", err)
+		}
+		opts.Logger.Warn("a port the dev server picked was taken before it could bind it; trying new ports", "attempt", attempt, "error", err)
+		if requested.GRPCPort == 0 {
+			if opts.GRPCPort, err = freePort(opts.IP); err != nil {
+				return nil, fmt.Errorf("devserver: %w", err)
+			}
+		}
 	}
 	s := &Server{
 		hostPort:  hostPort(opts.dialIP(), opts.GRPCPort),
@@ -92,6 +104,32 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	logLevel.Set(logLevelRunning)
 	return s, nil
+}
+
+// maxStartAttempts bounds the retries of a start that lost a picked port to another process.
+const maxStartAttempts = 5
+
+// startTemporal builds and starts the Temporal server on freshly picked internal ports.
+func startTemporal(opts Options, store *sqliteStore, logger slogAdapter) (temporal.Server, error) {
+	ports, err := pickServicePorts(opts)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := newTemporalServer(opts, ports, store, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := ts.Start(); err != nil {
+		_ = ts.Stop()
+		return nil, fmt.Errorf("start temporal server: %w", err)
+	}
+	return ts, nil
+}
+
+// isAddrInUse reports whether err comes from binding a port that is in use. The server's
+// dependency injection does not always keep the error chain, hence the text check.
+func isAddrInUse(err error) bool {
+	return errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")
 }
 
 // finishStart runs once the server's services are up: wait until the frontend serves,
@@ -135,7 +173,7 @@ func newTemporalServer(opts Options, ports servicePorts, store *sqliteStore, log
 		temporal.WithLogger(logger),
 		temporal.WithAuthorizer(authorizer),
 		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
-		temporal.WithDynamicConfigClient(devDynamicConfig()),
+		temporal.WithDynamicConfigClient(devDynamicConfig(opts)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("create temporal server: %w", err)

@@ -7,8 +7,8 @@ import (
 )
 
 // freePort asks the kernel for a currently unused TCP port on ip. The port is released before
-// returning, so another process could grab it first; that race is acceptable for a dev server
-// and tests, and the server reports a clear bind error if it happens.
+// returning, so another process could grab it first: Start then picks new ports and tries
+// again (see isAddrInUse).
 func freePort(ip string) (int, error) {
 	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
