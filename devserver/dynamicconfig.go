@@ -5,7 +5,8 @@ import (
 )
 
 // devDynamicConfig returns the server's dynamic config overrides for a single-user dev server.
-func devDynamicConfig() dynamicconfig.StaticClient {
+// opts has its defaults filled in.
+func devDynamicConfig(opts Options) dynamicconfig.StaticClient {
 	// User metadata (the static summary/details the Web UI shows for workflows and timers)
 	// needs nothing here: it is on by default and its size limits suit a dev server.
 	return dynamicconfig.StaticClient{
@@ -25,10 +26,15 @@ func devDynamicConfig() dynamicconfig.StaticClient {
 		// them; the production default of 10 RPS per namespace makes it hit rate limits.
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 
-		// The host-level workflow cache defaults to 128k entries sized for a production
-		// history host; a dev server never has that many live workflows, and a smaller cap
-		// keeps its memory in line with a laptop.
-		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 8192,
+		// The host-level workflow cache (mutable state of recently used workflows) defaults to
+		// 128k entries, sized for a production history host. Options.HistoryCacheSize sets it;
+		// its default, DefaultHistoryCacheSize (8192), covers the few hundred to few thousand
+		// open workflows of a developer's machine while keeping the server's memory in line
+		// with a laptop. It is a cap, not an allocation: entries cost memory only once their
+		// workflows have been used. A host with more open workflows than the cap (the
+		// benchmark's 10,000 posts: bench --history-cache) should raise it, or each task of
+		// an evicted workflow reloads its mutable state from SQLite.
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): opts.HistoryCacheSize,
 
 		// The worker service's scanners garbage-collect task queues and orphaned history
 		// branches of a long-lived production cluster. A dev database has little to collect,

@@ -36,7 +36,15 @@ type Options struct {
 	// Logger receives the server's warnings and errors; its info chatter is dropped.
 	// Default slog.Default().
 	Logger *slog.Logger
+	// HistoryCacheSize is the history service's host-level workflow cache, in workflows
+	// (dynamic config history.hostLevelCacheMaxSize). 0 means DefaultHistoryCacheSize; a host
+	// with more open workflows than that should raise it (see devDynamicConfig).
+	HistoryCacheSize int
 }
+
+// DefaultHistoryCacheSize is the host-level history cache of a dev server, in workflows (the
+// production default is 128,000; see devDynamicConfig).
+const DefaultHistoryCacheSize = 8192
 
 const (
 	defaultIP        = "127.0.0.1"
@@ -56,6 +64,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.HistoryCacheSize < 0 {
+		return o, fmt.Errorf("HistoryCacheSize must be >= 0, got %d", o.HistoryCacheSize)
+	}
+	if o.HistoryCacheSize == 0 {
+		o.HistoryCacheSize = DefaultHistoryCacheSize
 	}
 	if o.GRPCPort < 0 {
 		return o, fmt.Errorf("GRPCPort must be >= 0, got %d", o.GRPCPort)

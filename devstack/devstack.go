@@ -30,8 +30,9 @@ import (
 
 // Options configure a dev stack. Zero ports pick free ones.
 type Options struct {
-	// DataDir keeps the SQLite database and the simulated platform's state; restarting on the
-	// same directory resumes every workflow. Empty means in memory.
+	// DataDir keeps the SQLite database and the simulated platform's state (unless
+	// SimInMemory); restarting on the same directory resumes every workflow. Empty means in
+	// memory.
 	DataDir  string
 	GRPCPort int
 	// UIPort is the Web UI's port; -1 disables the UI.
@@ -42,6 +43,17 @@ type Options struct {
 	SimTimeScale float64
 	// SimFaults are injected into the simulated platform from the start.
 	SimFaults sim.Faults
+	// SimInMemory keeps the simulated platform's state in memory even with a DataDir: no
+	// state file, so a restart on the same DataDir finds the platform empty. With a state
+	// file every effect is written and fsynced before the platform replies; the benchmark
+	// sets it so as to measure Resurge, not that.
+	SimInMemory bool
+	// HistoryCacheSize is the dev server's host-level history cache, in workflows
+	// (devserver.Options.HistoryCacheSize; 0 = devserver.DefaultHistoryCacheSize).
+	HistoryCacheSize int
+	// MetricsHandler, when set, receives the SDK metrics of the Temporal clients the stack
+	// dials: Client and, with SeparateWorkerClient, the worker's (default: none).
+	MetricsHandler client.MetricsHandler
 	// Logger receives everything (default: discard).
 	Logger *slog.Logger
 	// WorkerOptions tune the worker (poller counts, cache size...).
@@ -100,6 +112,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		UIPort:           opts.UIPort,
 		SearchAttributes: workflows.SearchAttributeNames,
 		Logger:           logger.With("component", "temporal"),
+		HistoryCacheSize: opts.HistoryCacheSize,
 	}
 	srv, err := devserver.Start(ctx, s.serverOpts)
 	if err != nil {
@@ -120,7 +133,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		Faults:    opts.SimFaults,
 		Logger:    logger.With("component", "sim"),
 	}
-	if opts.DataDir != "" {
+	if opts.DataDir != "" && !opts.SimInMemory {
 		simOpts.StateFile = filepath.Join(opts.DataDir, "sim-state.json")
 	}
 	s.Sim = sim.New(simOpts)
@@ -133,9 +146,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 
 	c, err := client.DialContext(ctx, client.Options{
-		HostPort:  srv.HostPort(),
-		Namespace: srv.Namespace(),
-		Logger:    app.SDKLogger(logger.With("component", "sdk")),
+		HostPort:       srv.HostPort(),
+		Namespace:      srv.Namespace(),
+		Logger:         app.SDKLogger(logger.With("component", "sdk")),
+		MetricsHandler: opts.MetricsHandler,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("temporal client: %w", err)
@@ -163,9 +177,10 @@ func (s *Stack) StartWorker(ctx context.Context) error {
 	c := s.Client
 	if s.opts.SeparateWorkerClient {
 		wc, err := client.DialContext(ctx, client.Options{
-			HostPort:  s.Server.HostPort(),
-			Namespace: s.Server.Namespace(),
-			Logger:    app.SDKLogger(s.logger.With("component", "sdk", "client", "worker")),
+			HostPort:       s.Server.HostPort(),
+			Namespace:      s.Server.Namespace(),
+			Logger:         app.SDKLogger(s.logger.With("component", "sdk", "client", "worker")),
+			MetricsHandler: s.opts.MetricsHandler,
 		})
 		if err != nil {
 			return fmt.Errorf("worker's temporal client: %w", err)

@@ -41,9 +41,13 @@ type Options struct {
 	WorkflowExecutions int
 	LocalActivities    int
 	StickyCache        int
-	// UseDevstack starts the stack with devstack.Start as is (the simulated platform then
-	// keeps a state file in the data dir).
-	UseDevstack bool
+	// HistoryCache is the dev server's host-level history cache, in workflows (0 = the dev
+	// server's default, devserver.DefaultHistoryCacheSize).
+	HistoryCache int
+	// SimStateFile (--devstack) has the simulated platform keep its state in a file in the
+	// data dir, as devstack.Start does by default (and the worker's --dev); by default the
+	// bench keeps it in memory.
+	SimStateFile bool
 	// ActingPosts is how many posts act once each in the acting phase; ActingWait bounds the
 	// wait for their actions.
 	ActingPosts int
@@ -114,6 +118,9 @@ func (o Options) validate() error {
 	}
 	if o.Interval < time.Second {
 		return fmt.Errorf("interval: %s is below the domain's minimum of 1s", o.Interval)
+	}
+	if o.HistoryCache < 0 {
+		return fmt.Errorf("history cache: %d is negative (0 is the dev server's default)", o.HistoryCache)
 	}
 	if o.WorkflowPollers == 1 {
 		return fmt.Errorf("workflow pollers: the SDK refuses 1 (sticky and normal queues alternate); use 2 or more")

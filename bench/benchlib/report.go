@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"resurge/bench/analysis"
+	"resurge/devserver"
 )
 
 const (
@@ -42,7 +43,7 @@ func Rederive(res *Results) {
 	st := res.Settings
 	o := Options{
 		HistorySample: st.HistorySample, StickyCache: st.StickyCache,
-		UseDevstack: strings.HasPrefix(st.Stack, "devstack"),
+		HistoryCache: st.HistoryCache, SimStateFile: stackHasSimStateFile(st.Stack),
 	}
 	res.Compare, res.Marginal = nil, nil
 	(&runner{o: o, res: res}).finish()
@@ -271,8 +272,8 @@ func (r *runner) notes() []string {
 	ns = append(ns, fmt.Sprintf("Quiet posts: %s. A cycle is counted as one metrics read on the simulated platform; the histories of %d sampled workflows per phase give events/actions per cycle and an independent cycles/s estimate.",
 		"MinSamples 1000 (the domain's maximum) with a 9-interval window, so every plan is insufficient_samples and nothing acts", o.HistorySample))
 	ns = append(ns, "Starts are not staggered beyond what bounded-concurrency starting gives: every post samples at once when it starts, then every interval after its previous cycle, so they spread by themselves; the warm-up is measured after the last start.")
-	if !o.UseDevstack {
-		ns = append(ns, "The stack is devstack's composition without the simulated platform's state file: with a state file the sim rewrites and fsyncs its whole JSON state, under its one mutex, for each post it sees for the first time (measured on this machine: 1,000 new posts 5.5 s, the next 2,000 21 s, the next 4,000 96 s), which would be measured instead of Resurge. --devstack uses devstack.Start as is.")
+	if !o.SimStateFile {
+		ns = append(ns, "The simulated platform keeps its state in memory (devstack.Options.SimInMemory): with a state file the sim writes and fsyncs its whole JSON state before every effect's reply, which would be measured instead of Resurge. --devstack keeps the state file, as the worker's --dev does.")
 	}
 	cache := o.StickyCache
 	if cache == 0 {
@@ -284,9 +285,13 @@ func (r *runner) notes() []string {
 			break
 		}
 	}
+	hcache := o.HistoryCache
+	if hcache == 0 {
+		hcache = devserver.DefaultHistoryCacheSize
+	}
 	for _, p := range res.Posts {
-		if p.N > 8192 {
-			ns = append(ns, fmt.Sprintf("N=%d exceeds the dev server's host-level history cache (HistoryCacheHostLevelMaxSize 8192 in devserver/dynamicconfig.go): mutable state is reloaded from SQLite for evicted workflows.", p.N))
+		if p.N > hcache {
+			ns = append(ns, fmt.Sprintf("N=%d exceeds the dev server's host-level history cache (HistoryCacheHostLevelMaxSize %d, see devserver/dynamicconfig.go): mutable state is reloaded from SQLite for evicted workflows (--history-cache raises it).", p.N, hcache))
 			break
 		}
 	}
@@ -332,8 +337,8 @@ func WriteTable(w io.Writer, res *Results) {
 		fmt.Fprintf(w, "Command: %s\n", res.Command)
 	}
 	s := res.Settings
-	fmt.Fprintf(w, "Stack: %s; sample interval %gs, warm-up %gs, measure %gs; worker: pollers %s, executions %s, local activities %s, sticky cache %s\n\n",
-		s.Stack, s.IntervalSeconds, s.WarmupSeconds, s.DurationSeconds, orDefault(s.WorkflowPollers), orDefault(s.WorkflowExecutions), orDefault(s.LocalActivities), orDefault(s.StickyCache))
+	fmt.Fprintf(w, "Stack: %s, history cache %s; sample interval %gs, warm-up %gs, measure %gs; worker: pollers %s, executions %s, local activities %s, sticky cache %s\n\n",
+		s.Stack, orDefault(s.HistoryCache), s.IntervalSeconds, s.WarmupSeconds, s.DurationSeconds, orDefault(s.WorkflowPollers), orDefault(s.WorkflowExecutions), orDefault(s.LocalActivities), orDefault(s.StickyCache))
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "workflows\tN\tstarts/s\toffered/s\tcycles/s\t(history est.)\tmin..max/s\tCPU cores\tothers' CPU\tCPU ms/cycle\tevents/cycle\tactions/cycle\tWFTs/cycle\tB/cycle\tWFT wait ms\treplayed\tRSS before\tRSS after\tRSS/wf\theap/wf\tload1\t")

@@ -57,7 +57,9 @@ type Settings struct {
 	WorkflowExecutions int     `json:"worker_workflow_executions"`
 	LocalActivities    int     `json:"worker_local_activities"`
 	StickyCache        int     `json:"worker_sticky_cache"`
-	Stack              string  `json:"stack"`
+	// HistoryCache is the dev server's host-level history cache (0: its default, 8192).
+	HistoryCache int    `json:"history_cache"`
+	Stack        string `json:"stack"`
 	// Isolated is true when each load phase ran in a fresh child process.
 	Isolated     bool   `json:"phases_in_child_processes"`
 	QuietConfig  string `json:"quiet_config"`

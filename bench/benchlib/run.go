@@ -43,8 +43,9 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 		StartConcurrency: o.StartConcurrency, HistorySample: o.HistorySample,
 		WorkflowPollers: o.WorkflowPollers, WorkflowExecutions: o.WorkflowExecutions,
 		LocalActivities: o.LocalActivities, StickyCache: o.StickyCache,
+		HistoryCache: o.HistoryCache,
 		Isolated:     o.LoadPhaseRunner != nil,
-		Stack:        map[bool]string{true: "devstack.Start", false: "devserver + sim (state in memory) + app.StartWorker"}[o.UseDevstack],
+		Stack:        stackName(o.SimStateFile),
 		QuietConfig:  fmt.Sprintf("%+v", quietConfig(o.Interval)),
 		ActingConfig: fmt.Sprintf("%+v", actingConfig(o.Interval)),
 	}
@@ -141,8 +142,9 @@ func (r *runner) stackOptions(safety *app.SafetyConfig) stackOptions {
 			// A saturated 2-core box is slow; a deadlock report would only add noise.
 			DeadlockDetectionTimeout: time.Minute,
 		},
-		logger:      r.o.Logger,
-		useDevstack: r.o.UseDevstack,
+		logger:       r.o.Logger,
+		historyCache: r.o.HistoryCache,
+		simStateFile: r.o.SimStateFile,
 	}
 	if safety != nil {
 		so.safety = *safety
