@@ -289,10 +289,15 @@ func sampleHistories(ctx context.Context, c client.Client, ids []string, from, t
 			hs.Closed++
 		}
 		if len(g.events) > 0 && g.events[0].GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId() == "" {
-			head := beforeFirstTimerFired(g.events)
-			starts++
-			hs.StartEvents += float64(len(head))
-			hs.StartActions += float64(analysis.CountActions(head, nil).Total())
+			// Only runs past their first timer: a saturated server may not have run the first
+			// cycle of every sampled workflow yet.
+			if head, ok := beforeFirstTimerFired(g.events); ok {
+				starts++
+				a := analysis.CountActions(head, nil)
+				hs.StartEvents += float64(len(head))
+				hs.StartActions += float64(a.Total())
+				hs.OneOffActions += float64(a.WorkflowStarted + a.Upserts)
+			}
 		}
 		cs := analysis.Cycles(g.events, from, to)
 		d := analysis.RecordedDecisions(g.events, from, to)
@@ -307,6 +312,7 @@ func sampleHistories(ctx context.Context, c client.Client, ids []string, from, t
 	if starts > 0 {
 		hs.StartEvents /= float64(starts)
 		hs.StartActions /= float64(starts)
+		hs.OneOffActions /= float64(starts)
 	}
 	if len(ids) > 0 {
 		hs.CyclesPerSEstimate = float64(decisions) / float64(len(ids)) * float64(n) / to.Sub(from).Seconds()
@@ -357,11 +363,11 @@ func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 
 // beforeFirstTimerFired is a fresh run's start: its first workflow task, which also runs the
 // first cycle (a new post samples at once), up to its first timer.
-func beforeFirstTimerFired(events []*historypb.HistoryEvent) []*historypb.HistoryEvent {
+func beforeFirstTimerFired(events []*historypb.HistoryEvent) ([]*historypb.HistoryEvent, bool) {
 	for i, e := range events {
 		if e.GetEventType() == enumspb.EVENT_TYPE_TIMER_FIRED {
-			return events[:i]
+			return events[:i], true
 		}
 	}
-	return events
+	return events, false
 }

@@ -107,10 +107,8 @@ func (r *runner) cost() *Cost {
 	}
 	c.BusyActionsPerDay = c.QuietActionsPerDay + actionsPerDayAssumed*c.ExtraActionsPerAction
 	for _, p := range res.Posts {
-		if p.N == c.FromN && p.History.StartActions > 0 {
-			// The start and the setup's search attribute upsert: the first workflow task
-			// beyond the first cycle's own actions.
-			c.LifetimeActions = p.History.StartActions - c.QuietActionsPerCycle
+		if p.N == c.FromN && p.History.OneOffActions > 0 {
+			c.LifetimeActions = p.History.OneOffActions
 		}
 	}
 	for _, f := range res.Floor {
@@ -407,7 +405,7 @@ func WriteTable(w io.Writer, res *Results) {
 			fmt.Fprintf(w, "  each action adds %.1f (post + arbiter + monitor); at %.1f actions/day: %.0f actions/day\n",
 				c.ExtraActionsPerAction, c.ActionsPerDayAssumed, c.BusyActionsPerDay)
 		}
-		fmt.Fprintf(w, "  plus %.0f once per post (start and the first search attribute upsert)\n", c.LifetimeActions)
+		fmt.Fprintf(w, "  plus %.0f once per post (its start, and any search attribute upsert before its first timer)\n", c.LifetimeActions)
 	}
 	if l := res.Lock; l != nil {
 		fmt.Fprintf(w, "\nLock: %d clients at %.0f arbitrations/s; first lock answer %.3f s after sending the signal (signal call %.3f s, server %.3f s); allowed after the lock: %d recorded, %d acknowledged; %d lock answers, %d errors\n",

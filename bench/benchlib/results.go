@@ -116,14 +116,17 @@ type HistorySample struct {
 	CyclesPerSEstimate float64                        `json:"cycles_per_s_estimate"`
 	Kinds              map[string]analysis.CycleStats `json:"cycles_by_kind"`
 	// StartEvents and StartActions are a fresh run's events and actions before its first
-	// TimerFired (the start plus the first cycle), averaged over the sampled workflows.
+	// TimerFired (the start plus the first cycle), averaged over the sampled workflows that
+	// got that far; OneOffActions are the ones among them that no later cycle repeats (the
+	// start and any search attribute upsert).
 	// PerWorkflow is each sampled workflow's persisted decisions in the window (how evenly
 	// a saturated server serves them).
 	PerWorkflow []int `json:"decisions_per_sampled_workflow"`
 	// Unusual describes up to 3 quiet cycles with an unusual number of events.
-	Unusual      []string `json:"unusual_quiet_cycles,omitempty"`
-	StartEvents  float64  `json:"start_events"`
-	StartActions float64  `json:"start_actions"`
+	Unusual       []string `json:"unusual_quiet_cycles,omitempty"`
+	StartEvents   float64  `json:"start_events"`
+	StartActions  float64  `json:"start_actions"`
+	OneOffActions float64  `json:"one_off_actions"`
 }
 
 // Acting is the acting phase: posts that act once each.
