@@ -2,8 +2,11 @@ package app
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -17,16 +20,58 @@ import (
 // EnvAlertWebhookURL names the webhook that receives monitors' alerts as JSON (optional).
 const EnvAlertWebhookURL = "RESURGE_ALERT_WEBHOOK_URL"
 
+// EnvSafetyPolicyFile names a JSON file holding the arbiter's safety policy (optional), in
+// domain.DecodeSafetyPolicy's format: fields left out take the defaults. A worker started with
+// it sends the policy to the running arbiter.
+const EnvSafetyPolicyFile = "RESURGE_SAFETY_POLICY_FILE"
+
 // SafetyConfig tunes the arbiter and the monitors. Zero values take the defaults.
 type SafetyConfig struct {
-	Policy          domain.SafetyPolicy
+	Policy domain.SafetyPolicy
+	// PolicySource says where Policy was configured explicitly (SafetyConfigFromEnv sets the
+	// policy file's path). When it is set, StartWorker signals Policy to the running arbiter,
+	// replacing the policy in force. When it is empty, Policy (or the defaults) is only the
+	// start input of an arbiter that is not running yet: a worker without a policy of its own
+	// never resets one that another worker or an operator set.
+	PolicySource    string
 	Monitor         workflows.MonitorConfig
 	AlertWebhookURL string
 }
 
-// SafetyConfigFromEnv reads the safety configuration from the environment.
-func SafetyConfigFromEnv() SafetyConfig {
-	return SafetyConfig{AlertWebhookURL: os.Getenv(EnvAlertWebhookURL)}
+// SafetyConfigFromEnv reads the safety configuration from the environment: the alert webhook
+// and, with RESURGE_SAFETY_POLICY_FILE, the policy file decoded onto the defaults.
+func SafetyConfigFromEnv() (SafetyConfig, error) {
+	cfg := SafetyConfig{AlertWebhookURL: os.Getenv(EnvAlertWebhookURL)}
+	path := os.Getenv(EnvSafetyPolicyFile)
+	if strings.TrimSpace(path) == "" {
+		return cfg, nil
+	}
+	p, err := LoadSafetyPolicy(path)
+	if err != nil {
+		return cfg, fmt.Errorf("%s: %w", EnvSafetyPolicyFile, err)
+	}
+	cfg.Policy, cfg.PolicySource = p, path
+	return cfg, nil
+}
+
+// LoadSafetyPolicy reads a JSON safety policy file and decodes it onto the defaults
+// (domain.DecodeSafetyPolicy); errors name the file.
+func LoadSafetyPolicy(path string) (domain.SafetyPolicy, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return domain.SafetyPolicy{}, fmt.Errorf("safety policy file: %w", err)
+	}
+	defer f.Close()
+	// One byte over the limit, so that the decoder reports an oversized file.
+	data, err := io.ReadAll(io.LimitReader(f, domain.MaxPolicyBytes+1))
+	if err != nil {
+		return domain.SafetyPolicy{}, fmt.Errorf("safety policy file %s: %w", path, err)
+	}
+	p, err := domain.DecodeSafetyPolicy(domain.DefaultSafetyPolicy(), data)
+	if err != nil {
+		return domain.SafetyPolicy{}, fmt.Errorf("safety policy file %s: %w", path, err)
+	}
+	return p, nil
 }
 
 // Wiring is what a worker needs: the activities with their dependencies and the client side of
@@ -35,6 +80,9 @@ type Wiring struct {
 	Activities *activities.Activities
 	Safety     *workflows.SafetyClient
 	Alerts     *activities.AlertSink
+	// PolicySource is SafetyConfig.PolicySource: when set, StartWorker sends Safety.Policy to
+	// the running arbiter.
+	PolicySource string
 }
 
 // Wire builds the activities for a worker connected with c.
@@ -45,9 +93,10 @@ func Wire(c client.Client, platforms map[string]platform.Platform, cfg SafetyCon
 	safety := &workflows.SafetyClient{Client: c, Policy: cfg.Policy, Monitor: cfg.Monitor}
 	alerts := &activities.AlertSink{WebhookURL: cfg.AlertWebhookURL, Logger: logger.With("component", "alerts")}
 	return Wiring{
-		Activities: &activities.Activities{Platforms: platforms, Safety: safety, Alerts: alerts},
-		Safety:     safety,
-		Alerts:     alerts,
+		Activities:   &activities.Activities{Platforms: platforms, Safety: safety, Alerts: alerts},
+		Safety:       safety,
+		Alerts:       alerts,
+		PolicySource: cfg.PolicySource,
 	}
 }
 
@@ -62,7 +111,10 @@ func NewWorker(c client.Client, acts *activities.Activities, opts worker.Options
 	return w
 }
 
-// StartWorker starts a worker and makes sure the singleton arbiter runs.
+// StartWorker starts a worker and makes sure the singleton arbiter runs. When the wiring's
+// policy was configured explicitly (Wiring.PolicySource), it then sends that policy to the
+// arbiter, which applies it to every later request; otherwise the policy in force is left as
+// it is.
 func StartWorker(ctx context.Context, c client.Client, wiring Wiring, opts worker.Options) (worker.Worker, error) {
 	w := NewWorker(c, wiring.Activities, opts)
 	if err := w.Start(); err != nil {
@@ -72,5 +124,21 @@ func StartWorker(ctx context.Context, c client.Client, wiring Wiring, opts worke
 		w.Stop()
 		return nil, err
 	}
+	if err := sendConfiguredPolicy(ctx, wiring); err != nil {
+		w.Stop()
+		return nil, err
+	}
 	return w, nil
+}
+
+// sendConfiguredPolicy signals the wiring's policy to the arbiter if it was configured
+// explicitly.
+func sendConfiguredPolicy(ctx context.Context, wiring Wiring) error {
+	if wiring.PolicySource == "" {
+		return nil
+	}
+	if err := wiring.Safety.SetPolicy(ctx, wiring.Safety.Policy); err != nil {
+		return fmt.Errorf("send the safety policy from %s to the arbiter: %w", wiring.PolicySource, err)
+	}
+	return nil
 }

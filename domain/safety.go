@@ -2,6 +2,8 @@ package domain
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -48,6 +50,16 @@ type SafetyPolicy struct {
 	CriticalRisk int `json:"critical_risk"`
 }
 
+// Policy limits.
+const (
+	// MaxRisk is the highest risk a request can have: a thread (RiskHigh) by an agent at
+	// anomaly tier 3. A threshold of MaxRisk+1 is never reached.
+	MaxRisk = RiskHigh + 3
+	// MaxBannedTerms bounds the banned terms, MaxBannedTermLen each term (characters).
+	MaxBannedTerms   = 1000
+	MaxBannedTermLen = 200
+)
+
 // DefaultLengthLimit applies to platforms without a configured limit.
 const DefaultLengthLimit = 5000
 
@@ -75,7 +87,10 @@ func (p SafetyPolicy) LengthLimit(platform string) int {
 	return DefaultLengthLimit
 }
 
-// Validate checks the policy's numbers.
+// Validate checks the policy: the budgets and risk thresholds, the length limits (known
+// platforms, 1 to MaxTextLen characters) and the banned terms (not blank, not too long, no
+// duplicates, at most MaxBannedTerms). Errors are *FieldError naming the field
+// ("policy.length_limits.sim", "policy.banned_terms[2]").
 func (p SafetyPolicy) Validate() error {
 	switch {
 	case p.GlobalPerHour < 1:
@@ -84,6 +99,39 @@ func (p SafetyPolicy) Validate() error {
 		return fieldErr("policy.per_post_per_hour", "must be at least 1")
 	case p.ApprovalRisk < 2 || p.CriticalRisk < p.ApprovalRisk:
 		return fieldErr("policy.approval_risk", "must be at least 2 and at most critical_risk")
+	case p.CriticalRisk > MaxRisk+1:
+		return fieldErr("policy.critical_risk", "must be at most %d (a request's risk is at most %d, so %d already means never), got %d",
+			MaxRisk+1, MaxRisk, MaxRisk+1, p.CriticalRisk)
+	}
+	// In a fixed order, so that the same policy always gets the same error.
+	for _, name := range slices.Sorted(maps.Keys(p.LengthLimits)) {
+		field := "policy.length_limits." + name
+		switch n := p.LengthLimits[name]; {
+		case !KnownPlatform(name):
+			return fieldErr(field, "unknown platform %q (known: %s, %s)", name, PlatformSim, PlatformMastodon)
+		case n < 1 || n > MaxTextLen:
+			return fieldErr(field, "must be between 1 and %d characters, got %d", MaxTextLen, n)
+		}
+	}
+	if len(p.BannedTerms) > MaxBannedTerms {
+		return fieldErr("policy.banned_terms", "has %d terms, the limit is %d", len(p.BannedTerms), MaxBannedTerms)
+	}
+	seen := make(map[string]int, len(p.BannedTerms))
+	for i, term := range p.BannedTerms {
+		field := fmt.Sprintf("policy.banned_terms[%d]", i)
+		switch n := utf8.RuneCountInString(term); {
+		case !utf8.ValidString(term):
+			return fieldErr(field, "is not valid UTF-8")
+		case strings.TrimSpace(term) == "":
+			return fieldErr(field, "must not be empty or blank")
+		case n > MaxBannedTermLen:
+			return fieldErr(field, "is %d characters long, the limit is %d", n, MaxBannedTermLen)
+		}
+		key := strings.ToLower(term)
+		if j, dup := seen[key]; dup {
+			return fieldErr(field, "repeats banned_terms[%d] %q (terms match case-insensitively)", j, p.BannedTerms[j])
+		}
+		seen[key] = i
 	}
 	return nil
 }

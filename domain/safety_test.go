@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -348,6 +350,16 @@ func TestSafetyPolicyValidate(t *testing.T) {
 		func(p *SafetyPolicy) { p.ApprovalRisk, p.CriticalRisk = 2, 2 },
 		func(p *SafetyPolicy) { p.ApprovalRisk, p.CriticalRisk = 6, 6 },
 		func(p *SafetyPolicy) { p.LengthLimits, p.BannedTerms = nil, nil },
+		func(p *SafetyPolicy) { p.LengthLimits, p.BannedTerms = map[string]int{}, []string{} },
+		func(p *SafetyPolicy) { p.ApprovalRisk, p.CriticalRisk = 7, 7 },
+		func(p *SafetyPolicy) { p.LengthLimits = map[string]int{PlatformSim: 1, PlatformMastodon: MaxTextLen} },
+		func(p *SafetyPolicy) { p.BannedTerms = []string{" spam ", strings.Repeat("é", MaxBannedTermLen)} },
+		func(p *SafetyPolicy) {
+			p.BannedTerms = make([]string, MaxBannedTerms)
+			for i := range p.BannedTerms {
+				p.BannedTerms[i] = fmt.Sprint("term ", i)
+			}
+		},
 	}
 	for i, f := range ok {
 		p := DefaultSafetyPolicy()
@@ -366,6 +378,18 @@ func TestSafetyPolicyValidate(t *testing.T) {
 		{"policy.approval_risk", func(p *SafetyPolicy) { p.ApprovalRisk = 1 }},
 		{"policy.approval_risk", func(p *SafetyPolicy) { p.ApprovalRisk, p.CriticalRisk = 6, 5 }},
 		{"policy.approval_risk", func(p *SafetyPolicy) { p.ApprovalRisk, p.CriticalRisk = 0, 0 }},
+		{"policy.critical_risk", func(p *SafetyPolicy) { p.CriticalRisk = 8 }},
+		{"policy.length_limits.sim", func(p *SafetyPolicy) { p.LengthLimits[PlatformSim] = 0 }},
+		{"policy.length_limits.mastodon", func(p *SafetyPolicy) { p.LengthLimits[PlatformMastodon] = -1 }},
+		{"policy.length_limits.sim", func(p *SafetyPolicy) { p.LengthLimits[PlatformSim] = MaxTextLen + 1 }},
+		{"policy.length_limits.twitter", func(p *SafetyPolicy) { p.LengthLimits["twitter"] = 280 }},
+		{"policy.length_limits.", func(p *SafetyPolicy) { p.LengthLimits[""] = 280 }},
+		{"policy.banned_terms[3]", func(p *SafetyPolicy) { p.BannedTerms = append(p.BannedTerms, "") }},
+		{"policy.banned_terms[0]", func(p *SafetyPolicy) { p.BannedTerms[0] = "\n\t " }},
+		{"policy.banned_terms[1]", func(p *SafetyPolicy) { p.BannedTerms[1] = strings.Repeat("x", MaxBannedTermLen+1) }},
+		{"policy.banned_terms[2]", func(p *SafetyPolicy) { p.BannedTerms[2] = "\xff" }},
+		{"policy.banned_terms[2]", func(p *SafetyPolicy) { p.BannedTerms[2] = "FREE Money" }},
+		{"policy.banned_terms", func(p *SafetyPolicy) { p.BannedTerms = make([]string, MaxBannedTerms+1) }},
 	}
 	for _, tc := range bad {
 		p := DefaultSafetyPolicy()
@@ -439,4 +463,13 @@ func TestAgentHealthValidate(t *testing.T) {
 		tc.f(&h)
 		wantFieldErr(t, h.Validate(), tc.field)
 	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

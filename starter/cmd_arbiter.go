@@ -11,9 +11,10 @@ import (
 )
 
 const arbiterHelp = `Asks the safety arbiter (workflow safety-arbiter) for its state: whether the lock is on, with
-its reason, source, time, tier and confidence; the last release; the counters; the agents'
-anomaly tiers as the monitors reported them; the recent decisions; and the inputs it rejected.
---json prints the state query's JSON as it is.
+its reason, source, time, tier and confidence; the last release; the counters; the policy in
+force (and when 'starter set-policy' last set it); the agents' anomaly tiers as the monitors
+reported them; the recent decisions; and the inputs it rejected. --json prints the state
+query's JSON as it is.
 `
 
 func runArbiter(ctx context.Context, e *env, args []string) error {
@@ -57,10 +58,17 @@ func printArbiter(w io.Writer, st workflows.ArbiterState, now time.Time) {
 	kv.row("", "last release", releaseLine(l, now))
 	n := st.Counters
 	kv.row("", "decisions", fmt.Sprintf("allowed %d, denied %d, locked %d", n.Allowed, n.Denied, n.Locked))
-	kv.row("", "signals", fmt.Sprintf("locks %d, releases %d, rejected releases %d, rejected signals %d",
-		n.Locks, n.Releases, n.RejectedReleases, n.RejectedSignals))
+	kv.row("", "signals", fmt.Sprintf("locks %d, releases %d, rejected releases %d, policy updates %d, rejected policies %d, rejected signals %d",
+		n.Locks, n.Releases, n.RejectedReleases, n.PolicyUpdates, n.RejectedPolicies, n.RejectedSignals))
 	kv.row("", "runs", fmt.Sprintf("%d (%d arbitrations this run)", st.Runs, st.UpdatesThisRun))
 	kv.flush()
+
+	if st.Policy.GlobalPerHour == 0 {
+		fmt.Fprintln(w, "\npolicy: not reported (a worker older than set-policy answered)")
+	} else {
+		fmt.Fprintf(w, "\npolicy: %s\n", policySetLine(st, now))
+		printPolicy(w, "  ", st.Policy)
+	}
 
 	fmt.Fprintf(w, "\nagent tiers: %d\n", len(st.AgentTiers))
 	if len(st.AgentTiers) > 0 {

@@ -30,7 +30,8 @@ type command struct {
 // is known to be good, and print with printJSON(e.stdout, v) when e.opts.json is set, else with
 // the table helpers in output.go (errors: return usageErrorf/asUsage for exit 2, any other for 1).
 //
-// The safety commands (lock, release-lock, arbiter, monitor) share the helpers in safety.go.
+// The safety commands (lock, release-lock, arbiter, set-policy, monitor) share the helpers in
+// safety.go.
 var commands []command
 
 func init() {
@@ -43,6 +44,7 @@ func init() {
 		{Name: "lock", Args: "--reason R [flags]", Summary: "lock the safety arbiter: every autonomous change is refused", Help: lockHelp, Run: runLock},
 		{Name: "release-lock", Args: "--operator NAME --reason WHY", Summary: "release the safety arbiter's lock (an operator's decision)", Help: releaseLockHelp, Run: runReleaseLock},
 		{Name: "arbiter", Args: "[flags]", Summary: "show the safety arbiter's state: lock, decisions, agent tiers", Help: arbiterHelp, Run: runArbiter},
+		{Name: "set-policy", Args: "[--file F | F | -]", Summary: "set the safety arbiter's policy (budgets, banned terms...) from JSON", Help: setPolicyHelp, Run: runSetPolicy},
 		{Name: "monitor", Args: "<agent> [flags]", Summary: "show an agent's monitor: snapshot, tier, alerts", Help: monitorHelp, Run: runMonitor},
 		{Name: "plan", Args: "[--file F | F | -]", Summary: "dry-run the planner on one JSON request (no server needed)", Help: planHelp, Run: runPlan},
 		{Name: "help", Args: "[command]", Summary: "show help for all commands or one", Run: runHelp},
@@ -72,7 +74,8 @@ func printUsage(w io.Writer) {
 	fmt.Fprint(w, `usage: starter <command> [flags]
 
 Resurge starter: start, inspect and stop the workflows that watch posts, and work the safety
-net (lock and release the safety arbiter, show its state and the agents' monitors).
+net (lock and release the safety arbiter, show its state, set its policy, show the agents'
+monitors).
 
 commands:
 `)

@@ -1,7 +1,8 @@
 // Command starter is Resurge's command-line client, in the style of the temporal CLI: it starts
 // post workflows (one by flags, many from a CSV or JSON file), shows a post's status, lists and
 // stops post workflows, dry-runs the planner on a JSON request without any server, and works
-// the safety net: locks and releases the arbiter, shows its state and an agent's monitor.
+// the safety net: locks and releases the arbiter, sets its policy, shows its state and an
+// agent's monitor.
 //
 //	go run ./starter <command> [flags]
 //

@@ -41,6 +41,10 @@ func runWorker(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	safety, err := app.SafetyConfigFromEnv()
+	if err != nil {
+		return err
+	}
 	platforms, err := app.Platforms(pcfg)
 	if err != nil {
 		return err
@@ -53,11 +57,12 @@ func runWorker(ctx context.Context, logger *slog.Logger) error {
 		return fmt.Errorf("connect to temporal at %q: %w", copts.HostPort, err)
 	}
 	defer c.Close()
-	wiring := app.Wire(c, platforms, app.SafetyConfigFromEnv(), logger)
+	wiring := app.Wire(c, platforms, safety, logger)
 	w, err := app.StartWorker(ctx, c, wiring, worker.Options{})
 	if err != nil {
 		return err
 	}
+	logPolicy(logger, safety)
 	logger.Info("worker running", "address", copts.HostPort, "namespace", copts.Namespace)
 	<-ctx.Done()
 	logger.Info("shutting down")
@@ -67,6 +72,10 @@ func runWorker(ctx context.Context, logger *slog.Logger) error {
 
 // runDev runs the whole stack in this process until interrupted.
 func runDev(ctx context.Context, o options, logger *slog.Logger) error {
+	safety, err := devSafetyConfig(o)
+	if err != nil {
+		return err
+	}
 	stack, err := devstack.Start(ctx, devstack.Options{
 		DataDir:      o.dataDir,
 		GRPCPort:     o.grpcPort,
@@ -74,11 +83,12 @@ func runDev(ctx context.Context, o options, logger *slog.Logger) error {
 		SimAddr:      o.simAddr,
 		SimTimeScale: o.simTimeScale,
 		Logger:       logger,
-		Safety:       devSafetyConfig(o),
+		Safety:       safety,
 	})
 	if err != nil {
 		return err
 	}
+	logPolicy(logger, safety)
 	defer func() {
 		logger.Info("shutting down")
 		if err := stack.Stop(); err != nil {
@@ -128,12 +138,27 @@ Actions happen within a minute and the lock within about two; press Ctrl-C to st
 	return nil
 }
 
-// devSafetyConfig: in dev mode monitors evaluate every few seconds so the demo moves, and alerts
-// go to the webhook named by the environment, if any.
-func devSafetyConfig(o options) app.SafetyConfig {
-	cfg := app.SafetyConfigFromEnv()
+// devSafetyConfig: in dev mode monitors evaluate every few seconds so the demo moves, alerts go
+// to the webhook named by the environment, if any, and the policy file, if any, is sent to the
+// arbiter.
+func devSafetyConfig(o options) (app.SafetyConfig, error) {
+	cfg, err := app.SafetyConfigFromEnv()
+	if err != nil {
+		return cfg, err
+	}
 	if o.demo {
 		cfg.Monitor.EvalInterval = 5 * time.Second
 	}
-	return cfg
+	return cfg, nil
+}
+
+// logPolicy says which safety policy the worker sent to the arbiter, if any.
+func logPolicy(logger *slog.Logger, cfg app.SafetyConfig) {
+	if cfg.PolicySource == "" {
+		return
+	}
+	p := cfg.Policy
+	logger.Info("safety policy sent to the arbiter", "file", cfg.PolicySource, "global_per_hour", p.GlobalPerHour,
+		"per_post_per_hour", p.PerPostPerHour, "approval_risk", p.ApprovalRisk, "critical_risk", p.CriticalRisk,
+		"banned_terms", len(p.BannedTerms))
 }

@@ -15,6 +15,10 @@ const (
 	SignalLock        = "lock"
 	SignalReleaseLock = "release-lock"
 	SignalAgentHealth = "agent-health"
+	// SignalSetPolicy carries a JSON safety policy (domain.DecodeSafetyPolicy's format). The
+	// arbiter decodes it onto the policy in force (fields left out keep their values) and
+	// applies it to every later request; an invalid one is rejected and changes nothing.
+	SignalSetPolicy   = "set-policy"
 	UpdateArbitrate   = "arbitrate"
 	QueryArbiterState = "state"
 )
@@ -61,6 +65,9 @@ type ArbiterCounters struct {
 	Releases         int `json:"releases"`
 	RejectedReleases int `json:"rejected_releases"`
 	RejectedSignals  int `json:"rejected_signals"`
+	// PolicyUpdates counts the set-policy signals applied, RejectedPolicies those rejected.
+	PolicyUpdates    int `json:"policy_updates"`
+	RejectedPolicies int `json:"rejected_policies"`
 }
 
 // ArbiterCarry is the state carried over continue-as-new.
@@ -72,10 +79,15 @@ type ArbiterCarry struct {
 	AgentTiers []domain.AgentHealth   `json:"agent_tiers"`
 	Rejected   []RejectedInput        `json:"rejected,omitempty"`
 	Runs       int                    `json:"runs"`
+	// PolicySetAt is when the last set-policy signal was applied (zero: the policy in force
+	// is the start input's). The policy itself is ArbiterInput.Policy.
+	PolicySetAt time.Time `json:"policy_set_at,omitzero"`
 }
 
 // ArbiterState answers the state query.
 type ArbiterState struct {
 	ArbiterCarry
-	UpdatesThisRun int `json:"updates_this_run"`
+	// Policy is the safety policy in force.
+	Policy         domain.SafetyPolicy `json:"policy"`
+	UpdatesThisRun int                 `json:"updates_this_run"`
 }

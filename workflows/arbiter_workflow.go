@@ -36,6 +36,7 @@ type arbiter struct {
 	lockCh    workflow.ReceiveChannel
 	releaseCh workflow.ReceiveChannel
 	healthCh  workflow.ReceiveChannel
+	policyCh  workflow.ReceiveChannel
 }
 
 func newArbiter(in ArbiterInput) *arbiter {
@@ -54,9 +55,10 @@ func (a *arbiter) setup(ctx workflow.Context) error {
 	a.lockCh = workflow.GetSignalChannel(ctx, SignalLock)
 	a.releaseCh = workflow.GetSignalChannel(ctx, SignalReleaseLock)
 	a.healthCh = workflow.GetSignalChannel(ctx, SignalAgentHealth)
+	a.policyCh = workflow.GetSignalChannel(ctx, SignalSetPolicy)
 	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryArbiterState, func() (ArbiterState, error) {
-		return ArbiterState{ArbiterCarry: a.c, UpdatesThisRun: a.updates}, nil
-	}, workflow.QueryHandlerOptions{Description: "Lock state, recent decisions and counters"}); err != nil {
+		return ArbiterState{ArbiterCarry: a.c, Policy: a.in.Policy, UpdatesThisRun: a.updates}, nil
+	}, workflow.QueryHandlerOptions{Description: "Lock state, policy in force, recent decisions and counters"}); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateArbitrate, a.arbitrate, workflow.UpdateHandlerOptions{
@@ -74,7 +76,8 @@ func (a *arbiter) setup(ctx workflow.Context) error {
 func (a *arbiter) run(ctx workflow.Context) error {
 	for {
 		err := workflow.Await(ctx, func() bool {
-			return a.lockCh.Len() > 0 || a.releaseCh.Len() > 0 || a.healthCh.Len() > 0 || a.shouldContinueAsNew(ctx)
+			return a.lockCh.Len() > 0 || a.releaseCh.Len() > 0 || a.healthCh.Len() > 0 || a.policyCh.Len() > 0 ||
+				a.shouldContinueAsNew(ctx)
 		})
 		if err != nil {
 			return err
@@ -115,6 +118,8 @@ func (a *arbiter) drainSignals(ctx workflow.Context) {
 			a.applyRelease(ctx, raw)
 		case a.healthCh.ReceiveAsync(&raw):
 			a.applyHealth(ctx, raw)
+		case a.policyCh.ReceiveAsync(&raw):
+			a.applyPolicy(ctx, raw)
 		default:
 			if changed {
 				a.updateUI(ctx)
@@ -193,6 +198,23 @@ func (a *arbiter) applyHealth(ctx workflow.Context, raw json.RawMessage) {
 	}
 }
 
+// applyPolicy decodes a set-policy signal onto the policy in force and, if it is valid, makes it
+// the policy of every later request. It is kept in the input, so it survives continue-as-new.
+// An invalid policy is recorded as rejected and changes nothing.
+func (a *arbiter) applyPolicy(ctx workflow.Context, raw json.RawMessage) {
+	p, err := domain.DecodeSafetyPolicy(a.in.Policy, raw)
+	if err != nil {
+		a.c.Counters.RejectedPolicies++
+		a.rejectSignal(ctx, "set-policy signal (policy kept)", err)
+		return
+	}
+	a.in.Policy = p
+	a.c.Counters.PolicyUpdates++
+	a.c.PolicySetAt = workflow.Now(ctx)
+	workflow.GetLogger(ctx).Info("safety policy set", "global_per_hour", p.GlobalPerHour, "per_post_per_hour", p.PerPostPerHour,
+		"approval_risk", p.ApprovalRisk, "critical_risk", p.CriticalRisk, "banned_terms", len(p.BannedTerms))
+}
+
 func (a *arbiter) rejectSignal(ctx workflow.Context, what string, err error) {
 	workflow.GetLogger(ctx).Warn("rejected signal", "what", what, "error", err)
 	a.c.Counters.RejectedSignals++
@@ -267,5 +289,11 @@ func (a *arbiter) updateUI(ctx workflow.Context) {
 	}
 	cn := a.c.Counters
 	fmt.Fprintf(&b, "\n\nallowed %d · denied %d · locked %d · rejected releases %d", cn.Allowed, cn.Denied, cn.Locked, cn.RejectedReleases)
+	p := a.in.Policy
+	fmt.Fprintf(&b, "\n\npolicy: %d changes/h in all, %d/h per post, approval at risk %d, lock at risk %d, %d banned terms",
+		p.GlobalPerHour, p.PerPostPerHour, p.ApprovalRisk, p.CriticalRisk, len(p.BannedTerms))
+	if !a.c.PolicySetAt.IsZero() {
+		fmt.Fprintf(&b, " (set at %s, %d updates)", clock(a.c.PolicySetAt), cn.PolicyUpdates)
+	}
 	workflow.SetCurrentDetails(ctx, b.String())
 }

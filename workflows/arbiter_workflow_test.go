@@ -1,7 +1,9 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -258,5 +260,158 @@ func TestArbiterReleaseForgetsAgentGrades(t *testing.T) {
 	a.env.ExecuteWorkflow(ArbiterWorkflow, ArbiterInput{Policy: domain.DefaultSafetyPolicy()})
 	if a.decision("locks") != domain.DecisionLock || a.decision("after") != domain.DecisionAllow {
 		t.Fatalf("want lock before the release and allow after, got %+v", a.decisions)
+	}
+}
+
+func TestArbiterSetPolicyLowersTheBudget(t *testing.T) {
+	a := newArbiterTest(t)
+	var before, after ArbiterState
+	a.at(time.Minute, func() {
+		a.arbitrate("first", arbitrationRequest("p1", "a1", domain.ActionComment))
+		before = a.state()
+	})
+	// A partial policy, as an operator might send it with the temporal CLI: the rest is kept.
+	a.at(2*time.Minute, func() { a.env.SignalWorkflow(SignalSetPolicy, map[string]any{"per_post_per_hour": 1}) })
+	a.at(2*time.Minute+time.Second, func() { after = a.state() })
+	a.at(3*time.Minute, func() {
+		a.arbitrate("second", arbitrationRequest("p1", "a1", domain.ActionComment))
+		a.arbitrate("other-post", arbitrationRequest("p2", "a1", domain.ActionComment))
+	})
+	// A whole policy, as SafetyClient.SetPolicy sends it, in the same task as a request: the
+	// request is decided under it.
+	raised := domain.DefaultSafetyPolicy()
+	raised.PerPostPerHour = 5
+	a.at(4*time.Minute, func() {
+		a.env.SignalWorkflow(SignalSetPolicy, raised.Complete())
+		a.arbitrate("raised", arbitrationRequest("p1", "a1", domain.ActionComment))
+	})
+	var final ArbiterState
+	a.at(4*time.Minute+time.Second, func() { final = a.state() })
+	a.at(5*time.Minute, a.env.CancelWorkflow)
+	a.env.ExecuteWorkflow(ArbiterWorkflow, ArbiterInput{Policy: domain.DefaultSafetyPolicy()})
+
+	if a.decision("first") != domain.DecisionAllow {
+		t.Fatalf("first: %+v", a.decisions["first"])
+	}
+	if !reflect.DeepEqual(before.Policy, domain.DefaultSafetyPolicy()) || before.Counters.PolicyUpdates != 0 || !before.PolicySetAt.IsZero() {
+		t.Fatalf("before the signal the state must show the start policy: %+v", before)
+	}
+	want := domain.DefaultSafetyPolicy()
+	want.PerPostPerHour = 1
+	if !reflect.DeepEqual(after.Policy, want) {
+		t.Fatalf("policy in force %+v, want %+v", after.Policy, want)
+	}
+	if after.Counters.PolicyUpdates != 1 || after.PolicySetAt != testStart.Add(2*time.Minute) || after.Counters.RejectedSignals != 0 {
+		t.Fatalf("the update must be recorded: %+v", after)
+	}
+	d := a.decisions["second"]
+	if d.Decision != domain.DecisionDeny || len(d.Reasons) != 1 || !contains(d.Reasons[0], "post budget exhausted") || !contains(d.Reasons[0], "(limit 1)") {
+		t.Fatalf("second change to p1 within the hour: want deny for the new budget, got %+v", d)
+	}
+	if a.decision("other-post") != domain.DecisionAllow {
+		t.Fatalf("other post: %+v", a.decisions["other-post"])
+	}
+	if a.decision("raised") != domain.DecisionAllow {
+		t.Fatalf("after the budget is raised in the same task, want allow, got %+v", a.decisions["raised"])
+	}
+	if final.Policy.PerPostPerHour != 5 || final.Counters.PolicyUpdates != 2 || final.PolicySetAt != testStart.Add(4*time.Minute) {
+		t.Fatalf("final state %+v", final)
+	}
+}
+
+func TestArbiterRejectsBadPolicies(t *testing.T) {
+	a := newArbiterTest(t)
+	lowered := domain.DefaultSafetyPolicy()
+	lowered.PerPostPerHour, lowered.BannedTerms = 2, []string{"spam"}
+	a.at(time.Minute, func() { a.env.SignalWorkflow(SignalSetPolicy, lowered) })
+	bad := []any{
+		"not a policy",                                                                 // not an object
+		map[string]any{"per_post_per_day": 1},                                          // unknown field
+		map[string]any{"per_post_per_hour": 0},                                         // invalid value
+		map[string]any{"global_per_hour": "lots"},                                      // wrong type
+		map[string]any{"banned_terms": []string{""}},                                   // empty term
+		map[string]any{"approval_risk": 6, "critical_risk": 5, "per_post_per_hour": 9}, // invalid as a whole
+		nil,                       // no payload
+		json.RawMessage(`null`),   // null
+		json.RawMessage(`[1, 2]`), // an array
+	}
+	a.at(2*time.Minute, func() {
+		for _, p := range bad {
+			a.env.SignalWorkflow(SignalSetPolicy, p)
+		}
+	})
+	var st ArbiterState
+	a.at(3*time.Minute, func() {
+		for i := range 3 {
+			a.arbitrate(fmt.Sprintf("p1-%d", i), arbitrationRequest("p1", "a1", domain.ActionComment))
+		}
+		st = a.state()
+	})
+	a.at(4*time.Minute, a.env.CancelWorkflow)
+	a.env.ExecuteWorkflow(ArbiterWorkflow, ArbiterInput{Policy: domain.DefaultSafetyPolicy()})
+
+	if !reflect.DeepEqual(st.Policy, lowered.Complete()) {
+		t.Fatalf("bad policies must change nothing: in force %+v, want %+v", st.Policy, lowered.Complete())
+	}
+	n := len(bad)
+	if st.Counters.PolicyUpdates != 1 || st.Counters.RejectedPolicies != n || st.Counters.RejectedSignals != n ||
+		len(st.Rejected) != n || st.PolicySetAt != testStart.Add(time.Minute) {
+		t.Fatalf("want 1 update and %d rejections recorded: %+v", n, st)
+	}
+	wantErr := []string{"must be a JSON object", "policy.per_post_per_day: unknown field", "policy.per_post_per_hour: must be at least 1",
+		"policy.global_per_hour: must be a whole number", "policy.banned_terms[0]", "policy.approval_risk", "no input",
+		"must be a JSON object, got null", "must be a JSON object, got array"}
+	for i, r := range st.Rejected {
+		if r.What != "set-policy signal (policy kept)" || !contains(r.Error, wantErr[i]) {
+			t.Errorf("rejected[%d] = %+v, want an error with %q", i, r, wantErr[i])
+		}
+	}
+	if a.decision("p1-1") != domain.DecisionAllow || a.decision("p1-2") != domain.DecisionDeny {
+		t.Fatalf("the policy kept (2 per post an hour) must apply: %+v", a.decisions)
+	}
+}
+
+func TestArbiterPolicySurvivesContinueAsNew(t *testing.T) {
+	a := newArbiterTest(t)
+	a.at(time.Minute, func() {
+		a.env.SignalWorkflow(SignalSetPolicy, map[string]any{"per_post_per_hour": 1, "banned_terms": []string{"spam"}})
+	})
+	a.at(2*time.Minute, func() {
+		a.arbitrate("x1", arbitrationRequest("p1", "a1", domain.ActionComment))
+		a.arbitrate("x2", arbitrationRequest("p1", "a1", domain.ActionComment))
+	})
+	a.env.ExecuteWorkflow(ArbiterWorkflow, ArbiterInput{Policy: domain.DefaultSafetyPolicy(), MaxUpdatesPerRun: 2})
+	next := continuedArbiterInput(t, a.env.GetWorkflowError())
+	want := domain.DefaultSafetyPolicy()
+	want.PerPostPerHour, want.BannedTerms = 1, []string{"spam"}
+	if !reflect.DeepEqual(next.Policy, want) {
+		t.Fatalf("the policy must be carried over: %+v, want %+v", next.Policy, want)
+	}
+	if next.Carry == nil || next.Carry.Counters.PolicyUpdates != 1 || next.Carry.PolicySetAt != testStart.Add(time.Minute) {
+		t.Fatalf("the policy's record must be carried over: %+v", next.Carry)
+	}
+	if a.decision("x2") != domain.DecisionDeny {
+		t.Fatalf("x2: %+v", a.decisions["x2"])
+	}
+
+	b := newArbiterTest(t)
+	spam := arbitrationRequest("p2", "a1", domain.ActionComment)
+	spam.Texts = []string{"no spam here"}
+	var st ArbiterState
+	b.at(time.Minute, func() {
+		b.arbitrate("spam", spam)
+		b.arbitrate("budget", arbitrationRequest("p1", "a1", domain.ActionComment))
+		st = b.state()
+	})
+	b.at(2*time.Minute, b.env.CancelWorkflow)
+	b.env.ExecuteWorkflow(ArbiterWorkflow, next)
+	if d := b.decisions["spam"]; d.Decision != domain.DecisionDeny || !contains(d.Reasons[0], `banned term "spam"`) {
+		t.Fatalf("after continue-as-new the banned terms set must apply: %+v", d)
+	}
+	if d := b.decisions["budget"]; d.Decision != domain.DecisionDeny || !contains(d.Reasons[0], "(limit 1)") {
+		t.Fatalf("after continue-as-new the budget set must apply: %+v", d)
+	}
+	if !reflect.DeepEqual(st.Policy, want) || st.Counters.PolicyUpdates != 1 || st.Runs != 2 {
+		t.Fatalf("state after continue-as-new: %+v", st)
 	}
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // SafetyClient reaches the arbiter and the monitors through a Temporal client. It implements
-// activities.SafetyGateway, and it is what the starter uses for lock and release.
+// activities.SafetyGateway, and it is what the starter uses for lock, release and set-policy.
 type SafetyClient struct {
 	Client  client.Client
 	Policy  domain.SafetyPolicy
@@ -62,6 +62,20 @@ func (s *SafetyClient) Arbitrate(ctx context.Context, req domain.ArbitrationRequ
 // Lock signals the arbiter's lock (starting the arbiter if needed).
 func (s *SafetyClient) Lock(ctx context.Context, req domain.LockRequest) error {
 	_, err := s.Client.SignalWithStartWorkflow(ctx, ArbiterWorkflowID, SignalLock, req, s.arbiterStartOptions(), ArbiterWorkflow, s.arbiterInput())
+	return err
+}
+
+// SetPolicy signals a new safety policy to the arbiter (starting it if needed, with this
+// client's Policy as its start input); it replaces the policy in force whole. The policy is
+// validated first: an invalid one is not sent. The signal is applied asynchronously; the arbiter's state query shows the policy in
+// force and Counters.PolicyUpdates / RejectedPolicies once it has processed it.
+func (s *SafetyClient) SetPolicy(ctx context.Context, p domain.SafetyPolicy) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	// The arbiter decodes the signal onto the policy in force, merging the length limits
+	// platform by platform and refusing nulls: send every field, so that p replaces it whole.
+	_, err := s.Client.SignalWithStartWorkflow(ctx, ArbiterWorkflowID, SignalSetPolicy, p.Complete(), s.arbiterStartOptions(), ArbiterWorkflow, s.arbiterInput())
 	return err
 }
 
