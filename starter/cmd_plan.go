@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"resurge/domain"
@@ -32,14 +30,7 @@ func runPlan(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	path := *file
-	if len(pos) == 1 {
-		if path != "" {
-			return usageErrorf("plan: give the request as --file or as an argument, not both")
-		}
-		path = pos[0]
-	}
-	data, err := readRequest(e.stdin, path)
+	data, _, err := readDocument(e, "plan", *file, pos, domain.MaxRequestBytes, "the request")
 	if err != nil {
 		return err
 	}
@@ -52,17 +43,4 @@ func runPlan(_ context.Context, e *env, args []string) error {
 	}
 	plan := domain.PlanActionFor(req.Platform, req.PostID, req.Log, req.Samples, req.Config, req.Now)
 	return printJSON(e.stdout, plan)
-}
-
-// readRequest reads the plan request from path, or stdin for "" and "-".
-func readRequest(stdin io.Reader, path string) ([]byte, error) {
-	if path == "" || path == "-" {
-		return readLimited(stdin, domain.MaxRequestBytes, "the request")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, asUsage(fmt.Errorf("plan: %w", err))
-	}
-	defer f.Close()
-	return readLimited(f, domain.MaxRequestBytes, path)
 }

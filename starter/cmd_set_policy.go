@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -59,14 +58,7 @@ func runSetPolicy(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	path := *file
-	if len(pos) == 1 {
-		if path != "" {
-			return usageErrorf("set-policy: give the policy as --file or as an argument, not both")
-		}
-		path = pos[0]
-	}
-	data, err := readPolicy(e.stdin, path)
+	data, path, err := readDocument(e, "set-policy", *file, pos, domain.MaxPolicyBytes, "the policy")
 	if err != nil {
 		return err
 	}
@@ -168,23 +160,6 @@ func runSetPolicy(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stdout, "note: the arbiter was not running; it was started with this policy")
 	}
 	return nil
-}
-
-// readPolicy reads the policy from path, or stdin for "" and "-".
-func readPolicy(stdin io.Reader, path string) ([]byte, error) {
-	if path == "" || path == "-" {
-		return readLimited(stdin, domain.MaxPolicyBytes, "the policy")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, asUsage(fmt.Errorf("set-policy: %w", err))
-	}
-	defer f.Close()
-	data, err := readLimited(f, domain.MaxPolicyBytes, path)
-	if err != nil {
-		return nil, asUsage(fmt.Errorf("set-policy: %w", err))
-	}
-	return data, nil
 }
 
 // samePolicy reports whether two policies are the same, implicit defaults spelled out.

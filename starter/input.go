@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -544,4 +545,32 @@ func skipSeparators(data []byte, off int) int {
 		}
 	}
 	return off
+}
+
+// readDocument reads the one JSON document a command takes (plan's request, set-policy's
+// policy): from --file F, or the positional F, or stdin ("-" or neither), at most limit bytes.
+// what names the document in errors; it returns the path read ("" or "-" for stdin). Every
+// error is a usage error naming the command.
+func readDocument(e *env, cmd, file string, pos []string, limit int64, what string) (data []byte, path string, err error) {
+	path = file
+	if len(pos) == 1 {
+		if path != "" {
+			return nil, "", usageErrorf("%s: give %s as --file or as an argument, not both", cmd, what)
+		}
+		path = pos[0]
+	}
+	if path == "" || path == "-" {
+		data, err = readLimited(e.stdin, limit, what)
+	} else {
+		var f *os.File
+		if f, err = os.Open(path); err != nil {
+			return nil, path, asUsage(fmt.Errorf("%s: %w", cmd, err))
+		}
+		defer f.Close()
+		data, err = readLimited(f, limit, path)
+	}
+	if err != nil {
+		return nil, path, asUsage(fmt.Errorf("%s: %w", cmd, err))
+	}
+	return data, path, nil
 }
