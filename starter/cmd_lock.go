@@ -87,14 +87,8 @@ func runLock(ctx context.Context, e *env, args []string) error {
 	if failure != nil {
 		res.Error = failure.Error()
 	}
-	if e.opts.json {
-		if err := printJSON(e.stdout, res); err != nil {
-			return err
-		}
-		return failure
-	}
-	if failure != nil {
-		return failure
+	if done, err := e.reportResult(res, failure); done {
+		return err
 	}
 	now := e.now()
 	fmt.Fprintf(e.stdout, "lock on: %s\n", lockLine(st.Lock, now))

@@ -119,14 +119,8 @@ func runReleaseLock(ctx context.Context, e *env, args []string) error {
 	if failure != nil {
 		res.Error = failure.Error()
 	}
-	if e.opts.json {
-		if err := printJSON(e.stdout, res); err != nil {
-			return err
-		}
-		return failure
-	}
-	if failure != nil {
-		return failure
+	if done, err := e.reportResult(res, failure); done {
+		return err
 	}
 	fmt.Fprintf(e.stdout, "lock off: released %s\n", releaseLine(st.Lock, now))
 	if haveBase && !base.Lock.Active {

@@ -144,14 +144,8 @@ func runSetPolicy(ctx context.Context, e *env, args []string) error {
 	if failure != nil {
 		res.Error = failure.Error()
 	}
-	if e.opts.json {
-		if err := printJSON(e.stdout, res); err != nil {
-			return err
-		}
-		return failure
-	}
-	if failure != nil {
-		return failure
+	if done, err := e.reportResult(res, failure); done {
+		return err
 	}
 	now := e.now()
 	fmt.Fprintf(e.stdout, "policy set: %s\n", policySetLine(st, now))

@@ -17,6 +17,19 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// reportResult ends a command that changes something and reports whether it took: with
+// --json it prints res and is done (the exit code carries failure); otherwise it is done only
+// on failure, and the caller prints its text.
+func (e *env) reportResult(res any, failure error) (done bool, err error) {
+	if e.opts.json {
+		if err := printJSON(e.stdout, res); err != nil {
+			return true, err
+		}
+		return true, failure
+	}
+	return failure != nil, failure
+}
+
 // table writes aligned columns; cells are sanitised so that a value cannot break the layout.
 type table struct {
 	tw *tabwriter.Writer
