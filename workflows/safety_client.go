@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -17,7 +18,18 @@ type SafetyClient struct {
 	Client  client.Client
 	Policy  domain.SafetyPolicy
 	Monitor MonitorConfig
+
+	// slots bounds this client's arbitrations in flight (see MaxArbitrationsInFlight).
+	slotsOnce sync.Once
+	slots     chan struct{}
 }
+
+// MaxArbitrationsInFlight is how many arbitrate updates one SafetyClient (one worker) has in
+// flight at most. The server takes at most 10 updates in flight per workflow and answers the
+// rest "too many updates"; when many posts become eligible at once, the extra ones wait here
+// for a slot instead of retrying against the singleton arbiter, whose update-driven workflow
+// tasks were seen to fail for minutes under such a burst on a busy 2-core machine.
+const MaxArbitrationsInFlight = 8
 
 var _ activities.SafetyGateway = (*SafetyClient)(nil)
 
@@ -43,6 +55,13 @@ func (s *SafetyClient) EnsureArbiter(ctx context.Context) error {
 // instead of a second one.
 func (s *SafetyClient) Arbitrate(ctx context.Context, req domain.ArbitrationRequest) (domain.ArbitrationDecision, error) {
 	var d domain.ArbitrationDecision
+	s.slotsOnce.Do(func() { s.slots = make(chan struct{}, MaxArbitrationsInFlight) })
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	case <-ctx.Done():
+		return d, ctx.Err()
+	}
 	start := s.Client.NewWithStartWorkflowOperation(s.arbiterStartOptions(), ArbiterWorkflow, s.arbiterInput())
 	h, err := s.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,

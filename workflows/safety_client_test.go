@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"sync"
 	"testing"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -82,5 +84,72 @@ func TestSafetyClientSetPolicyRefusesAnInvalidPolicy(t *testing.T) {
 	}
 	if len(fc.calls) != 0 {
 		t.Fatalf("an invalid policy was sent: %+v", fc.calls)
+	}
+}
+
+// updateClient holds every UpdateWithStartWorkflow call until release is closed, counting the
+// calls in flight at once.
+type updateClient struct {
+	client.Client
+	release chan struct{}
+
+	mu             sync.Mutex
+	inFlight, peak int
+	calls          int
+}
+
+func (c *updateClient) NewWithStartWorkflowOperation(client.StartWorkflowOptions, any, ...any) client.WithStartWorkflowOperation {
+	return nil
+}
+
+func (c *updateClient) UpdateWithStartWorkflow(ctx context.Context, _ client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	c.mu.Lock()
+	c.calls++
+	c.inFlight++
+	c.peak = max(c.peak, c.inFlight)
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.inFlight--
+		c.mu.Unlock()
+	}()
+	select {
+	case <-c.release:
+	case <-ctx.Done():
+	}
+	return nil, errors.New("released")
+}
+
+// TestSafetyClientBoundsArbitrationsInFlight: a burst of posts asking at once never has more
+// than MaxArbitrationsInFlight updates in flight from one client (the server refuses more than
+// 10 per workflow); the others wait for a slot, and a caller that gives up while waiting gets
+// its context's error without calling the server.
+func TestSafetyClientBoundsArbitrationsInFlight(t *testing.T) {
+	fc := &updateClient{release: make(chan struct{})}
+	sc := &SafetyClient{Client: fc}
+	const n = 3 * MaxArbitrationsInFlight
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { sc.Arbitrate(context.Background(), domain.ArbitrationRequest{}) })
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		fc.mu.Lock()
+		inFlight := fc.inFlight
+		fc.mu.Unlock()
+		if inFlight == MaxArbitrationsInFlight || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := sc.Arbitrate(ctx, domain.ArbitrationRequest{}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a caller waiting for a slot past its deadline got %v", err)
+	}
+	close(fc.release)
+	wg.Wait()
+	if fc.peak != MaxArbitrationsInFlight || fc.calls != n {
+		t.Fatalf("%d calls, at most %d in flight: want %d calls, at most %d", fc.calls, fc.peak, n, MaxArbitrationsInFlight)
 	}
 }
