@@ -73,9 +73,6 @@ type faultStack struct {
 // logs for the token.
 func startFaultStack(t *testing.T, opts devstack.Options) *faultStack {
 	t.Helper()
-	if opts.SimTimeScale == 0 {
-		opts.SimTimeScale = 60
-	}
 	if opts.UIPort == 0 {
 		opts.UIPort = -1
 	}
@@ -84,23 +81,9 @@ func startFaultStack(t *testing.T, opts devstack.Options) *faultStack {
 	}
 	logs := newLogWatch(opts.SimToken)
 	opts.Logger = slog.New(logs.handler())
-	opts.WorkerOptions.DeadlockDetectionTimeout = time.Minute // a loaded CI box is slow
-	if opts.Safety.Monitor.EvalInterval == 0 {
-		opts.Safety.Monitor.EvalInterval = time.Second
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), devServerStartTimeout)
-	defer cancel()
-	s, err := devstack.Start(ctx, opts)
-	if err != nil {
-		t.Fatalf("start dev stack: %v", err)
-	}
+	s := startStack(t, opts)
 	fs := &faultStack{Stack: s, token: opts.SimToken, logs: logs}
 	fs.safety = &workflows.SafetyClient{Client: s.Client, Policy: s.Wiring.Safety.Policy, Monitor: s.Wiring.Safety.Monitor}
-	t.Cleanup(func() {
-		if err := s.Stop(); err != nil {
-			t.Logf("stop dev stack: %v", err)
-		}
-	})
 	// Cleanups run last-in first-out: this one runs while the stack is still up.
 	t.Cleanup(func() { scanForToken(t, fs) })
 	return fs
