@@ -52,10 +52,10 @@ func newArbiter(in ArbiterInput) *arbiter {
 }
 
 func (a *arbiter) setup(ctx workflow.Context) error {
-	a.lockCh = workflow.GetSignalChannel(ctx, SignalLock)
-	a.releaseCh = workflow.GetSignalChannel(ctx, SignalReleaseLock)
-	a.healthCh = workflow.GetSignalChannel(ctx, SignalAgentHealth)
-	a.policyCh = workflow.GetSignalChannel(ctx, SignalSetPolicy)
+	a.lockCh = signalChannel(ctx, SignalLock, descLock)
+	a.releaseCh = signalChannel(ctx, SignalReleaseLock, descReleaseLock)
+	a.healthCh = signalChannel(ctx, SignalAgentHealth, descAgentHealth)
+	a.policyCh = signalChannel(ctx, SignalSetPolicy, descSetPolicy)
 	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryArbiterState, func() (ArbiterState, error) {
 		return ArbiterState{ArbiterCarry: a.c, Policy: a.in.Policy, UpdatesThisRun: a.updates}, nil
 	}, workflow.QueryHandlerOptions{Description: "Lock state, policy in force, recent decisions and counters"}); err != nil {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/worker"
 
 	"resurge/domain"
 )
@@ -22,11 +21,7 @@ type arbiterTest struct {
 }
 
 func newArbiterTest(t *testing.T) *arbiterTest {
-	var suite testsuite.WorkflowTestSuite
-	suite.SetLogger(quietLogger())
-	env := suite.NewTestWorkflowEnvironment()
-	env.SetStartTime(testStart)
-	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
+	env := newTestEnv(testStart, nil)
 	env.RegisterWorkflow(ArbiterWorkflow)
 	return &arbiterTest{t: t, env: env, decisions: map[string]domain.ArbitrationDecision{}, rejected: map[string]error{}}
 }

@@ -6,9 +6,28 @@ import (
 	"sync"
 	"time"
 
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+
 	"resurge/domain"
 	"resurge/platform"
 )
+
+// newTestEnv is a quiet test environment whose clock starts at start. metrics, when not nil,
+// receives the SDK's and the workflows' metrics.
+func newTestEnv(start time.Time, metrics client.MetricsHandler) *testsuite.TestWorkflowEnvironment {
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(quietLogger())
+	if metrics != nil {
+		suite.SetMetricsHandler(metrics)
+	}
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(start)
+	// A loaded CI machine can starve a workflow task for over the default second.
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
+	return env
+}
 
 // curve gives a post's cumulative counters at a moment.
 type curve func(at time.Time) (impressions, engagements int64)

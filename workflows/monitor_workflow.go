@@ -42,8 +42,8 @@ type monitor struct {
 }
 
 func (m *monitor) run(ctx workflow.Context) error {
-	outcomeCh := workflow.GetSignalChannel(ctx, SignalOutcome)
-	impactCh := workflow.GetSignalChannel(ctx, SignalImpact)
+	outcomeCh := signalChannel(ctx, SignalOutcome, descOutcome)
+	impactCh := signalChannel(ctx, SignalImpact, descImpact)
 	for {
 		if m.events >= m.cfg.MaxEventsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			return m.continueAsNew(ctx, outcomeCh, impactCh)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/worker"
 
 	"resurge/activities"
 	"resurge/domain"
@@ -19,11 +18,7 @@ type monitorTest struct {
 }
 
 func newMonitorTest(t *testing.T) *monitorTest {
-	var suite testsuite.WorkflowTestSuite
-	suite.SetLogger(quietLogger())
-	env := suite.NewTestWorkflowEnvironment()
-	env.SetStartTime(testStart)
-	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
+	env := newTestEnv(testStart, nil)
 	m := &monitorTest{env: env, safety: &fakeSafety{}, sink: &activities.AlertSink{Logger: discardLogger()}}
 	env.RegisterWorkflow(MonitorWorkflow)
 	env.RegisterActivity(&activities.Activities{Safety: m.safety, Alerts: m.sink})

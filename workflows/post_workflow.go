@@ -70,7 +70,7 @@ func newPostWorkflow(ctx workflow.Context, in PostInput) (*postWorkflow, error) 
 }
 
 func (w *postWorkflow) setup(ctx workflow.Context) error {
-	w.stopCh = workflow.GetSignalChannel(ctx, SignalStop)
+	w.stopCh = signalChannel(ctx, SignalStop, descStop)
 	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (PostStatus, error) {
 		return w.status(ctx), nil
 	}, workflow.QueryHandlerOptions{Description: "Window, last score and tier, action log, next sample, cooldowns, last permission"}); err != nil {

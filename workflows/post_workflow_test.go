@@ -12,7 +12,6 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"resurge/activities"
@@ -31,12 +30,7 @@ type postTest struct {
 
 func newPostTest(t *testing.T, start time.Time, c curve, fake *fakePlatform) *postTest {
 	t.Helper()
-	var suite testsuite.WorkflowTestSuite
-	suite.SetLogger(quietLogger())
-	env := suite.NewTestWorkflowEnvironment()
-	env.SetStartTime(start)
-	// A loaded CI machine can starve a workflow task for over the default second.
-	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
+	env := newTestEnv(start, nil)
 	if fake == nil {
 		fake = newFakePlatform(env.Now, c)
 	} else {
