@@ -31,8 +31,8 @@ type Server struct {
 	namespace string
 
 	temporal temporal.Server
-	ui       *webUI         // nil when disabled
-	logLevel *slog.LevelVar // minimum level of server logs, changed per phase (see logger.go)
+	ui       *webUI     // nil when disabled
+	log      *serverLog // where the server's logs go, per phase (see logger.go)
 
 	stopOnce sync.Once
 	stopErr  error
@@ -68,9 +68,17 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 	}
 
-	logLevel := new(slog.LevelVar)
-	logLevel.Set(logLevelStarting)
-	serverLogger := newSlogAdapter(opts.Logger, logLevel)
+	logs, err := openServerLog(opts.Logger, opts.LogFile)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: %w", err)
+	}
+	started := false
+	defer func() {
+		if !started {
+			logs.stopped() // closes the log file
+		}
+	}()
+	serverLogger := logs.adapter
 
 	// The ports are found free and bound a moment later by the server; in between, another
 	// process (or an outgoing connection, which takes its port from the same ephemeral range)
@@ -95,14 +103,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		hostPort:  hostPort(opts.dialIP(), opts.GRPCPort),
 		namespace: opts.Namespace,
 		temporal:  ts,
-		logLevel:  logLevel,
+		log:       logs,
 	}
 
 	if err := s.finishStart(ctx, opts, serverLogger.SLog()); err != nil {
 		_ = s.Stop()
 		return nil, fmt.Errorf("devserver: %w", err)
 	}
-	logLevel.Set(logLevelRunning)
+	logs.running()
+	started = true
 	return s, nil
 }
 
@@ -200,7 +209,7 @@ func (s *Server) Namespace() string { return s.namespace }
 // the server on exit; a test binary that starts many servers carries a little of each.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
-		s.logLevel.Set(logLevelStopped)
+		s.log.stopped()
 		if s.ui != nil {
 			s.ui.stop()
 		}

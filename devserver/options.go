@@ -33,9 +33,13 @@ type Options struct {
 	// SearchAttributes are custom Keyword search attributes registered in Namespace at start.
 	// Names already registered are left alone, so restarting on the same DataDir is harmless.
 	SearchAttributes []string
-	// Logger receives the server's warnings and errors; its info chatter is dropped.
-	// Default slog.Default().
+	// Logger receives the server's warnings and errors (only its errors when LogFile is set);
+	// its info chatter is dropped. Default slog.Default().
 	Logger *slog.Logger
+	// LogFile, when set, is a file that receives the server's logs from info up, appended, so
+	// that the terminal behind Logger shows the application's story rather than the server's
+	// housekeeping. It is created if missing.
+	LogFile string
 	// HistoryCacheSize is the history service's host-level workflow cache, in workflows
 	// (dynamic config history.hostLevelCacheMaxSize). 0 means DefaultHistoryCacheSize; a host
 	// with more open workflows than that should raise it (see devDynamicConfig).

@@ -54,8 +54,13 @@ type Options struct {
 	// MetricsHandler, when set, receives the SDK metrics of the Temporal clients the stack
 	// dials: Client and, with SeparateWorkerClient, the worker's (default: none).
 	MetricsHandler client.MetricsHandler
-	// Logger receives everything (default: discard).
+	// Logger receives everything (default: discard), except the Temporal server's records below
+	// error when ServerLogFile is set.
 	Logger *slog.Logger
+	// ServerLogFile, when set, receives the embedded Temporal server's logs from info up
+	// (devserver.Options.LogFile), so that Logger shows Resurge's story, not the server's
+	// housekeeping.
+	ServerLogFile string
 	// WorkerOptions tune the worker (poller counts, cache size...).
 	WorkerOptions worker.Options
 	// Safety tunes the arbiter and the monitors.
@@ -112,6 +117,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		UIPort:           opts.UIPort,
 		SearchAttributes: workflows.SearchAttributeNames,
 		Logger:           logger.With("component", "temporal"),
+		LogFile:          opts.ServerLogFile,
 		HistoryCacheSize: opts.HistoryCacheSize,
 	}
 	srv, err := devserver.Start(ctx, s.serverOpts)

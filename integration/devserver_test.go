@@ -1,12 +1,16 @@
 package integration
 
 import (
+	"context"
 	"database/sql"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,8 +70,14 @@ func TestDevServerUIAndSearchAttributes(t *testing.T) {
 	}
 }
 
+// TestDevServerEphemeralWithoutUI also sends the server's logs to a file: the caller's logger
+// (the terminal) gets nothing below error, the file gets the server's info lines.
 func TestDevServerEphemeralWithoutUI(t *testing.T) {
-	srv := startDevServerWith(t, devserver.Options{UIPort: devserver.DisableUI, Namespace: "scratch"})
+	logFile := filepath.Join(t.TempDir(), "temporal-server.log")
+	terminal := &levelCounter{}
+	srv := startDevServerWith(t, devserver.Options{
+		UIPort: devserver.DisableUI, Namespace: "scratch", LogFile: logFile, Logger: slog.New(terminal),
+	})
 	if got := srv.UIURL(); got != "" {
 		t.Errorf("UIURL() = %q with the UI disabled, want empty", got)
 	}
@@ -76,6 +86,46 @@ func TestDevServerEphemeralWithoutUI(t *testing.T) {
 		&workflowservice.DescribeNamespaceRequest{Namespace: "scratch"}); err != nil {
 		t.Fatalf("describe namespace of in-memory server: %v", err)
 	}
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := terminal.belowError(); n > 0 {
+		t.Errorf("%d server records below error reached the caller's logger, want them in the log file only", n)
+	}
+	data, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := string(data)
+	for _, want := range []string{"temporal dev server starting", "level=INFO", "component=temporal-server"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("server log file lacks %q:\n%.2000s", want, log)
+		}
+	}
+}
+
+// levelCounter is a slog handler that counts the records below error it receives.
+type levelCounter struct {
+	mu    sync.Mutex
+	below int
+}
+
+func (*levelCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (l *levelCounter) Handle(_ context.Context, r slog.Record) error {
+	if r.Level < slog.LevelError {
+		l.mu.Lock()
+		l.below++
+		l.mu.Unlock()
+	}
+	return nil
+}
+func (l *levelCounter) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *levelCounter) WithGroup(string) slog.Handler      { return l }
+
+func (l *levelCounter) belowError() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.below
 }
 
 // Names for the restart test's workflow.

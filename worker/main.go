@@ -27,6 +27,8 @@ type options struct {
 	simAddr      string
 	simTimeScale float64
 	logLevel     string
+	// serverLog is where --dev's embedded Temporal server logs (see serverLogFile).
+	serverLog string
 	// workflowCache is how many workflows the worker keeps cached (sticky): one per open post,
 	// monitor and the arbiter. Past it, evicted workflows replay their history on their next
 	// task, which costs CPU on every wake-up.
@@ -48,6 +50,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.simAddr, "sim-addr", "127.0.0.1:0", "with --dev: the simulated platform's listen address (loopback)")
 	fs.Float64Var(&o.simTimeScale, "sim-time-scale", 60, "with --dev: simulated seconds per real second on the simulated platform")
 	fs.IntVar(&o.workflowCache, "workflow-cache", defaultWorkflowCache, "how many workflows the worker keeps in memory; set it above the number of open posts (about 20 KB each)")
+	fs.StringVar(&o.serverLog, "server-log", "", "with --dev: file that receives the embedded Temporal server's logs from info up, so the terminal shows only its errors (default <data-dir>/"+serverLogName+"; - keeps its warnings on the terminal)")
 	fs.StringVar(&o.logLevel, "log-level", envOr(EnvLogLevel, "info"), "debug, info, warn or error (env "+EnvLogLevel+")")
 	if err := fs.Parse(args); err != nil {
 		return o, err

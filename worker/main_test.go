@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -25,6 +26,27 @@ func TestParseFlags(t *testing.T) {
 	} {
 		if _, err := parseFlags(c.args); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want %q", c.args, err, c.want)
+		}
+	}
+}
+
+func TestServerLogFile(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--dev"}, filepath.Join(".resurge-data", serverLogName)},
+		{[]string{"--dev", "--data-dir", "/tmp/x"}, filepath.Join("/tmp/x", serverLogName)},
+		{[]string{"--dev", "--server-log", "/var/log/t.log"}, "/var/log/t.log"},
+		{[]string{"--dev", "--server-log", "-"}, ""},
+		{[]string{"--dev", "--data-dir", ""}, ""},
+	} {
+		o, err := parseFlags(c.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := serverLogFile(o); got != c.want {
+			t.Errorf("%v: server log %q, want %q", c.args, got, c.want)
 		}
 	}
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -70,20 +72,39 @@ func runWorker(ctx context.Context, logger *slog.Logger) error {
 	return nil
 }
 
+// serverLogName is the embedded server's log file in the data directory.
+const serverLogName = "temporal-server.log"
+
+// serverLogFile is where --dev's embedded server logs: --server-log, by default a file in the
+// data directory; "" (--server-log -, or an in-memory data directory) means the terminal.
+func serverLogFile(o options) string {
+	switch {
+	case o.serverLog == "-":
+		return ""
+	case o.serverLog != "":
+		return o.serverLog
+	case o.dataDir == "":
+		return ""
+	}
+	return filepath.Join(o.dataDir, serverLogName)
+}
+
 // runDev runs the whole stack in this process until interrupted.
 func runDev(ctx context.Context, o options, logger *slog.Logger) error {
 	safety, err := devSafetyConfig(o)
 	if err != nil {
 		return err
 	}
+	serverLog := serverLogFile(o)
 	stack, err := devstack.Start(ctx, devstack.Options{
-		DataDir:      o.dataDir,
-		GRPCPort:     o.grpcPort,
-		UIPort:       o.uiPort,
-		SimAddr:      o.simAddr,
-		SimTimeScale: o.simTimeScale,
-		Logger:       logger,
-		Safety:       safety,
+		ServerLogFile: serverLog,
+		DataDir:       o.dataDir,
+		GRPCPort:      o.grpcPort,
+		UIPort:        o.uiPort,
+		SimAddr:       o.simAddr,
+		SimTimeScale:  o.simTimeScale,
+		Logger:        logger,
+		Safety:        safety,
 	})
 	if err != nil {
 		return err
@@ -96,7 +117,7 @@ func runDev(ctx context.Context, o options, logger *slog.Logger) error {
 		}
 	}()
 	logger.Info("dev stack running", "temporal", stack.Server.HostPort(), "web_ui", stack.Server.UIURL(),
-		"simulated_platform", stack.Sim.URL(), "data_dir", o.dataDir)
+		"simulated_platform", stack.Sim.URL(), "data_dir", o.dataDir, "server_log", cmp.Or(serverLog, "terminal"))
 	if o.demo {
 		if err := startDemo(ctx, stack, logger); err != nil {
 			return err
