@@ -15,8 +15,8 @@ type TierPolicy struct {
 	EfficiencyMax   float64 `json:"efficiency_score_max"`
 	ResponseTimeMin float64 `json:"response_time_min_s"`
 	MarketImpactMax float64 `json:"market_impact_max,omitempty"`
-	// MaxIterations is how many consecutive evaluations the anomaly may stay at this tier;
-	// one more escalates it one tier.
+	// MaxIterations is how many consecutive evaluations that saw new evidence the anomaly may
+	// stay at this tier; one more escalates it one tier.
 	MaxIterations int          `json:"max_iterations"`
 	Lock          LockCriteria `json:"lock_criteria"`
 }
@@ -198,7 +198,8 @@ func (p AnomalyPolicy) Confidence(s Snapshot) float64 {
 type Escalation struct {
 	// Tier is the (possibly escalated) tier of the previous evaluation, 0 when healthy.
 	Tier int `json:"tier"`
-	// Iterations is how many consecutive evaluations stayed at Tier.
+	// Iterations is how many consecutive evaluations (that saw new evidence, see
+	// AssessEvidence) stayed at Tier.
 	Iterations int `json:"iterations"`
 	// Classified is the tier the thresholds gave in the previous evaluation: the count goes on
 	// only while the same condition persists.
@@ -229,10 +230,22 @@ type Assessment struct {
 	Lock bool `json:"lock"`
 }
 
-// Assess classifies a snapshot, escalates an anomaly that persisted beyond its tier's max
-// iterations by one tier, and decides whether to lock. It returns the escalation state for the
-// next evaluation.
+// Assess is AssessEvidence for an evaluation that saw new evidence: every evaluation counts.
+// It was the whole rule before evidence was tracked, and still is for monitors whose history
+// predates it.
 func (p AnomalyPolicy) Assess(s Snapshot, prev Escalation) (Assessment, Escalation) {
+	return p.AssessEvidence(s, prev, true)
+}
+
+// AssessEvidence classifies a snapshot, escalates an anomaly that persisted beyond its tier's
+// max iterations by one tier, and decides whether to lock. It returns the escalation state for
+// the next evaluation.
+//
+// Only evaluations that saw new evidence (newEvidence: outcomes or impacts that arrived since
+// the previous evaluation) count as iterations: looking again at the same outcomes says
+// nothing new about the agent, so the count stands. Otherwise how soon an anomaly escalated
+// would depend on how often the monitor looked rather than on what the agent did.
+func (p AnomalyPolicy) AssessEvidence(s Snapshot, prev Escalation, newEvidence bool) (Assessment, Escalation) {
 	classified, triggers := p.Classify(s)
 	a := Assessment{Snapshot: s, Classified: classified, Tier: classified, Confidence: p.Confidence(s)}
 	if classified == 0 {
@@ -242,7 +255,10 @@ func (p AnomalyPolicy) Assess(s Snapshot, prev Escalation) (Assessment, Escalati
 	// better: the agent improved) starts a fresh count at its own tier.
 	tier, iterations := classified, 1
 	if prev.Tier > 0 && classified == prev.Classified {
-		tier, iterations = prev.Tier, prev.Iterations+1
+		tier, iterations = prev.Tier, prev.Iterations
+		if newEvidence {
+			iterations++
+		}
 	}
 	if tier < 3 && iterations > p.Tiers[tier-1].MaxIterations {
 		tier, iterations = tier+1, 1

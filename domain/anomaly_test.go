@@ -730,3 +730,68 @@ func TestAssessRecommendationPayload(t *testing.T) {
 		t.Errorf("recommendation JSON %s", b)
 	}
 }
+
+// TestAssessEscalatesOnEvidenceOnly: an anomaly escalates after its tier's max iterations of
+// evaluations that saw new evidence. Evaluations over the same outcomes (a timer firing again)
+// leave the count where it is, however many there are; new evidence resumes it.
+func TestAssessEscalatesOnEvidenceOnly(t *testing.T) {
+	type eval struct {
+		classified  int
+		newEvidence bool
+		tier        int
+		iterations  int
+		escalated   bool
+	}
+	cases := []struct {
+		name  string
+		evals []eval
+	}{
+		{"one old failure looked at again and again stays at tier 1", []eval{
+			{1, true, 1, 1, false},
+			{1, false, 1, 1, false}, {1, false, 1, 1, false}, {1, false, 1, 1, false},
+			{1, false, 1, 1, false}, {1, false, 1, 1, false}, {1, false, 1, 1, false},
+		}},
+		{"new evidence each time escalates after tier 1's 3", []eval{
+			{1, true, 1, 1, false}, {1, true, 1, 2, false}, {1, true, 1, 3, false}, {1, true, 2, 1, true},
+		}},
+		{"quiet evaluations in between neither count nor reset", []eval{
+			{1, true, 1, 1, false}, {1, false, 1, 1, false}, {1, true, 1, 2, false}, {1, false, 1, 2, false},
+			{1, false, 1, 2, false}, {1, true, 1, 3, false}, {1, false, 1, 3, false}, {1, true, 2, 1, true},
+		}},
+		{"an escalated tier 2 holds without evidence, then goes on", []eval{
+			{1, true, 1, 1, false}, {1, true, 1, 2, false}, {1, true, 1, 3, false}, {1, true, 2, 1, true},
+			{1, false, 2, 1, true}, {1, false, 2, 1, true}, {1, true, 2, 2, true}, {1, true, 3, 1, true},
+		}},
+		{"tier 2's own 2 iterations", []eval{
+			{2, true, 2, 1, false}, {2, false, 2, 1, false}, {2, true, 2, 2, false}, {2, false, 2, 2, false}, {2, true, 3, 1, true},
+		}},
+		{"a new classification starts afresh even without evidence (the policy changed)", []eval{
+			{1, true, 1, 1, false}, {1, true, 1, 2, false}, {2, false, 2, 1, false},
+		}},
+		{"healthy forgets the anomaly", []eval{
+			{1, true, 1, 1, false}, {1, true, 1, 2, false}, {0, false, 0, 0, false}, {1, false, 1, 1, false},
+		}},
+	}
+	p := DefaultAnomalyPolicy()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var esc Escalation
+			for i, e := range tc.evals {
+				a, next := p.AssessEvidence(tierSnap(e.classified), esc, e.newEvidence)
+				if a.Classified != e.classified || a.Tier != e.tier || a.Iterations != e.iterations || a.Escalated != e.escalated {
+					t.Fatalf("evaluation %d %+v after %+v: got tier %d iterations %d escalated %v", i+1, e, esc, a.Tier, a.Iterations, a.Escalated)
+				}
+				if next.Tier != e.tier || next.Iterations != e.iterations || next.Classified != e.classified {
+					t.Fatalf("evaluation %d: next escalation %+v, want {%d %d %d}", i+1, next, e.tier, e.iterations, e.classified)
+				}
+				esc = next
+			}
+		})
+	}
+	// Assess is the rule with evidence on every evaluation.
+	a1, e1 := p.Assess(tierSnap(1), Escalation{Tier: 1, Iterations: 3, Classified: 1})
+	a2, e2 := p.AssessEvidence(tierSnap(1), Escalation{Tier: 1, Iterations: 3, Classified: 1}, true)
+	if !reflect.DeepEqual(a1, a2) || e1 != e2 || a1.Tier != 2 {
+		t.Fatalf("Assess %+v %+v differs from AssessEvidence with evidence %+v %+v", a1, e1, a2, e2)
+	}
+}

@@ -24,7 +24,18 @@ type ArbitrationRequest struct {
 	Texts []string  `json:"texts"`
 	Score float64   `json:"stagnation_score"`
 	At    time.Time `json:"at"`
+	// Autonomous is false for a person's action: the automation's proposal an operator
+	// approved (its sheal_ key), or an operator's own request (an op_ key). The lock does not
+	// stop it, the approval rule and the autonomous budgets do not apply to it; the content
+	// rules do. Absent means autonomous, as every request was before people could act.
+	Autonomous *bool `json:"autonomous,omitempty"`
+	// Operator approved or asked for a non-autonomous action, for OperatorReason.
+	Operator       string `json:"operator,omitempty"`
+	OperatorReason string `json:"operator_reason,omitempty"`
 }
+
+// IsAutonomous reports whether the automation asks on its own.
+func (r ArbitrationRequest) IsAutonomous() bool { return r.Autonomous == nil || *r.Autonomous }
 
 // ArbitrationDecision is the arbiter's answer with its reasons.
 type ArbitrationDecision struct {
@@ -34,6 +45,9 @@ type ArbitrationDecision struct {
 	Confidence float64   `json:"confidence"`
 	LockActive bool      `json:"lock_state_active"`
 	At         time.Time `json:"at"`
+	// RequiresApproval is true on a deny whose only reasons are the approval rules (no
+	// violation): a person's approval is what the action lacks.
+	RequiresApproval bool `json:"requires_approval,omitempty"`
 }
 
 // Allowed reports whether the action may run.

@@ -23,6 +23,9 @@ type EvaluationConfig struct {
 	MaxActionsPerWindow int `json:"max_actions_per_window"`
 	// Horizon is how long a post is watched in all.
 	Horizon time.Duration `json:"horizon"`
+	// ApprovalTimeout is how long an action waits for a person's approval before it expires
+	// (never past the horizon); 0 means DefaultApprovalTimeout.
+	ApprovalTimeout time.Duration `json:"approval_timeout"`
 }
 
 // DefaultConfig returns the product defaults.
@@ -36,7 +39,16 @@ func DefaultConfig() EvaluationConfig {
 		ThreadCooldown:      3 * time.Hour,
 		MaxActionsPerWindow: 2,
 		Horizon:             48 * time.Hour,
+		ApprovalTimeout:     DefaultApprovalTimeout,
 	}
+}
+
+// ApprovalWait is how long an action waits for approval: ApprovalTimeout, or the default.
+func (c EvaluationConfig) ApprovalWait() time.Duration {
+	if c.ApprovalTimeout > 0 {
+		return c.ApprovalTimeout
+	}
+	return DefaultApprovalTimeout
 }
 
 // Cooldown returns the cooldown of an action type.
@@ -81,6 +93,10 @@ func (c EvaluationConfig) Validate() error {
 		return fieldErr("config.max_actions_per_window", "must be between 1 and %d, got %d", MaxActionsCeiling, c.MaxActionsPerWindow)
 	case c.Horizon < c.SampleInterval || c.Horizon > MaxHorizon:
 		return fieldErr("config.horizon", "must be between the sample interval (%s) and %s, got %s", c.SampleInterval, MaxHorizon, c.Horizon)
+	case c.ApprovalTimeout < 0 || c.ApprovalTimeout > MaxHorizon:
+		return fieldErr("config.approval_timeout", "must be between 0 (the default, %s) and %s, got %s", DefaultApprovalTimeout, MaxHorizon, c.ApprovalTimeout)
+	case c.ApprovalTimeout > 0 && c.ApprovalTimeout < MinInterval:
+		return fieldErr("config.approval_timeout", "must be at least %s (or 0 for the default), got %s", MinInterval, c.ApprovalTimeout)
 	}
 	return nil
 }

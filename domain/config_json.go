@@ -18,10 +18,16 @@ type configJSON struct {
 	ThreadCooldown      string `json:"thread_cooldown"`
 	MaxActionsPerWindow int    `json:"max_actions_per_window"`
 	Horizon             string `json:"horizon"`
+	// ApprovalTimeout is left out when 0 (the default), so configs without it read as before.
+	ApprovalTimeout string `json:"approval_timeout,omitempty"`
 }
 
 // MarshalJSON writes durations as strings.
 func (c EvaluationConfig) MarshalJSON() ([]byte, error) {
+	approval := ""
+	if c.ApprovalTimeout != 0 {
+		approval = c.ApprovalTimeout.String()
+	}
 	return json.Marshal(configJSON{
 		Window:              c.Window.String(),
 		MinSamples:          c.MinSamples,
@@ -31,6 +37,7 @@ func (c EvaluationConfig) MarshalJSON() ([]byte, error) {
 		ThreadCooldown:      c.ThreadCooldown.String(),
 		MaxActionsPerWindow: c.MaxActionsPerWindow,
 		Horizon:             c.Horizon.String(),
+		ApprovalTimeout:     approval,
 	})
 }
 
@@ -51,6 +58,7 @@ func (c *EvaluationConfig) UnmarshalJSON(data []byte) error {
 		{"edit_cooldown", &c.EditCooldown},
 		{"thread_cooldown", &c.ThreadCooldown},
 		{"horizon", &c.Horizon},
+		{"approval_timeout", &c.ApprovalTimeout},
 	}
 	for _, d := range durations {
 		v, ok := raw[d.name]
@@ -99,7 +107,7 @@ func (c *EvaluationConfig) UnmarshalJSON(data []byte) error {
 func knownConfigField(name string) bool {
 	switch name {
 	case "window", "min_samples", "sample_interval", "comment_cooldown", "edit_cooldown",
-		"thread_cooldown", "max_actions_per_window", "horizon":
+		"thread_cooldown", "max_actions_per_window", "horizon", "approval_timeout":
 		return true
 	}
 	return false

@@ -18,6 +18,7 @@ func TestDefaultConfig(t *testing.T) {
 		ThreadCooldown:      3 * time.Hour,
 		MaxActionsPerWindow: 2,
 		Horizon:             48 * time.Hour,
+		ApprovalTimeout:     6 * time.Hour,
 	}
 	if c != want {
 		t.Fatalf("DefaultConfig() = %+v, want %+v", c, want)
@@ -131,9 +132,17 @@ func TestConfigJSONRoundTrip(t *testing.T) {
 	}
 	data, _ := json.Marshal(DefaultConfig())
 	const want = `{"window":"1h30m0s","min_samples":3,"sample_interval":"10m0s","comment_cooldown":"30m0s",` +
-		`"edit_cooldown":"2h0m0s","thread_cooldown":"3h0m0s","max_actions_per_window":2,"horizon":"48h0m0s"}`
+		`"edit_cooldown":"2h0m0s","thread_cooldown":"3h0m0s","max_actions_per_window":2,"horizon":"48h0m0s","approval_timeout":"6h0m0s"}`
 	if string(data) != want {
 		t.Fatalf("defaults marshal to\n%s\nwant\n%s", data, want)
+	}
+	// A config without an approval timeout (every post started before it existed) writes as
+	// it always did, and reads back with the default wait.
+	old := DefaultConfig()
+	old.ApprovalTimeout = 0
+	data, _ = json.Marshal(old)
+	if strings.Contains(string(data), "approval_timeout") || old.ApprovalWait() != DefaultApprovalTimeout {
+		t.Fatalf("a config without approval_timeout marshals to %s (wait %s)", data, old.ApprovalWait())
 	}
 }
 
@@ -152,10 +161,20 @@ func TestConfigJSONOverride(t *testing.T) {
 		{
 			name: "all fields",
 			in: `{"window":"60m","min_samples":4,"sample_interval":"5m","comment_cooldown":"1m",` +
-				`"edit_cooldown":"2m","thread_cooldown":"3m","max_actions_per_window":3,"horizon":"24h"}`,
+				`"edit_cooldown":"2m","thread_cooldown":"3m","max_actions_per_window":3,"horizon":"24h","approval_timeout":"2h"}`,
 			want: func(c *EvaluationConfig) {
-				*c = EvaluationConfig{time.Hour, 4, 5 * time.Minute, time.Minute, 2 * time.Minute, 3 * time.Minute, 3, 24 * time.Hour}
+				*c = EvaluationConfig{Window: time.Hour, MinSamples: 4, SampleInterval: 5 * time.Minute, CommentCooldown: time.Minute,
+					EditCooldown: 2 * time.Minute, ThreadCooldown: 3 * time.Minute, MaxActionsPerWindow: 3, Horizon: 24 * time.Hour,
+					ApprovalTimeout: 2 * time.Hour}
 			},
+		},
+		{
+			name: "approval timeout past the horizon bound", in: `{"approval_timeout":"9000h"}`,
+			want: func(c *EvaluationConfig) { c.ApprovalTimeout = 9000 * time.Hour }, validate: "config.approval_timeout",
+		},
+		{
+			name: "negative approval timeout", in: `{"approval_timeout":"-1m"}`,
+			want: func(c *EvaluationConfig) { c.ApprovalTimeout = -time.Minute }, validate: "config.approval_timeout",
 		},
 		{
 			name: "explicit zero int is kept, then rejected by Validate", in: `{"max_actions_per_window":0}`,

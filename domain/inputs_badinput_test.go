@@ -99,6 +99,23 @@ func TestBadInputCatalogue(t *testing.T) {
 		{"arbitration of an unknown action", request(func(r *ArbitrationRequest) { r.Action = "delete" }), "request.action"},
 		{"arbitration without texts", request(func(r *ArbitrationRequest) { r.Texts = nil }), "request.texts"},
 		{"arbitration key not sheal_", request(func(r *ArbitrationRequest) { r.Key = "k" }), "request.idempotency_key"},
+		{"autonomous arbitration with an operator key", request(func(r *ArbitrationRequest) { r.Key = OperatorKey("p1", ActionComment, "r") }), "request.idempotency_key"},
+		{"non-autonomous arbitration without an operator", request(func(r *ArbitrationRequest) { r.Autonomous = NotAutonomous() }), "request.operator"},
+		{"approval timeout negative", config(func(c *EvaluationConfig) { c.ApprovalTimeout = -time.Second }), "config.approval_timeout"},
+		{"approve without operator", func() error { return ApprovalAnswer{Reason: "r"}.Validate("approve") }, "approve.operator"},
+		{"reject without reason", func() error { return ApprovalAnswer{Operator: "o"}.Validate("reject") }, "reject.reason"},
+		{"approve naming a made-up key", func() error { return ApprovalAnswer{Operator: "o", Reason: "r", Key: "k"}.Validate("approve") }, "approve.idempotency_key"},
+		{"act without request ID", func() error {
+			return OperatorRequest{Operator: "o", Reason: "r", Action: ActionComment}.Validate(Post{ID: "p1", Platform: PlatformSim})
+		}, "act.request_id"},
+		{"act with an unknown action", func() error {
+			return OperatorRequest{Operator: "o", Reason: "r", Action: "like", RequestID: "x"}.Validate(Post{ID: "p1", Platform: PlatformSim})
+		}, "act.action"},
+		{"policy approval action unknown", func() error {
+			p := DefaultSafetyPolicy()
+			p.ApprovalActions = []ActionType{"like"}
+			return p.Validate()
+		}, "policy.approval_actions[0]"},
 	}
 	if len(cases) < 20 {
 		t.Fatalf("only %d kinds", len(cases))

@@ -16,7 +16,13 @@ type Outcome struct {
 	FinishedAt  time.Time    `json:"finished_at"`
 	// RateBefore is the post's engagement rate in the window that led to the action.
 	RateBefore float64 `json:"rate_before"`
+	// Autonomous is false for a person's action (approved or asked for by an operator):
+	// monitors grade the automation only, so they count it apart. Absent means autonomous.
+	Autonomous *bool `json:"autonomous,omitempty"`
 }
+
+// IsAutonomous reports whether the outcome is of an action the automation took on its own.
+func (o Outcome) IsAutonomous() bool { return o.Autonomous == nil || *o.Autonomous }
 
 // Impact is the engagement rate a post measured in the window after a successful action.
 type Impact struct {

@@ -36,9 +36,10 @@ type Plan struct {
 // PlanAction decides whether post postID should act now, given its action log, its samples
 // and its configuration. It is a pure function of its inputs.
 //
-// Records with status blocked are kept in the log (they explain what the arbiter refused) but
-// nothing reached the platform for them, so they count neither toward the window cap nor as the
-// start of a cooldown. Failed records do count: a failure is still a visible attempt.
+// Records with status blocked, awaiting_approval, rejected or expired are kept in the log (they
+// explain what the arbiter or a person refused) but nothing reached the platform for them, so
+// they count neither toward the window cap nor as the start of a cooldown. Failed records do
+// count: a failure is still a visible attempt.
 //
 // PlanAction scores with the reference formula (StagnationScore); PlanActionFor chooses the
 // formula by platform.
@@ -91,10 +92,15 @@ func SamplesInWindow(samples []MetricsSample, window time.Duration, now time.Tim
 	return sortedByTime(in)
 }
 
-// IsDuplicate reports whether a record with key is running or succeeded.
+// IsDuplicate reports whether a record with key is running or succeeded, awaits approval, or
+// was rejected by an operator (a rejected key is never proposed again for the post).
 func IsDuplicate(log []ActionRecord, key string) bool {
 	for _, r := range log {
-		if r.Key == key && (r.Status == StatusRunning || r.Status == StatusSuccess) {
+		if r.Key != key {
+			continue
+		}
+		switch r.Status {
+		case StatusRunning, StatusSuccess, StatusAwaitingApproval, StatusRejected:
 			return true
 		}
 	}
@@ -103,7 +109,7 @@ func IsDuplicate(log []ActionRecord, key string) bool {
 
 // countsAgainstLimits reports whether a record reached (or may have reached) the platform.
 func countsAgainstLimits(r ActionRecord, postID string) bool {
-	return r.PostID == postID && r.Status != StatusBlocked
+	return r.PostID == postID && r.Status.ReachedPlatform()
 }
 
 // windowCapUntil reports whether the post already had MaxActionsPerWindow actions inside the

@@ -487,6 +487,9 @@ func TestIsDuplicate(t *testing.T) {
 		{StatusSuccess, true},
 		{StatusFailed, false},
 		{StatusBlocked, false},
+		{StatusAwaitingApproval, true},
+		{StatusRejected, true},
+		{StatusExpired, false},
 		{"", false},
 	} {
 		log := []ActionRecord{{Key: keyP1Comment1, PostID: "p1", Status: tc.status}}

@@ -48,6 +48,8 @@ type SafetyPolicy struct {
 	// a policy that wants a lock sooner (critical_risk 5 locks on a thread by a tier-2 agent).
 	ApprovalRisk int `json:"approval_risk"`
 	CriticalRisk int `json:"critical_risk"`
+	// ApprovalActions need a person's approval whatever their risk (e.g. every thread).
+	ApprovalActions []ActionType `json:"approval_actions"`
 }
 
 // Policy limits.
@@ -70,14 +72,18 @@ const MastodonTextLimit = 479
 // DefaultSafetyPolicy returns the product defaults.
 func DefaultSafetyPolicy() SafetyPolicy {
 	return SafetyPolicy{
-		GlobalPerHour:  600,
-		PerPostPerHour: 3,
-		LengthLimits:   map[string]int{PlatformSim: DefaultLengthLimit, PlatformMastodon: MastodonTextLimit},
-		BannedTerms:    []string{"guaranteed returns", "free money", "click here"},
-		ApprovalRisk:   5,
-		CriticalRisk:   6,
+		GlobalPerHour:   600,
+		PerPostPerHour:  3,
+		LengthLimits:    map[string]int{PlatformSim: DefaultLengthLimit, PlatformMastodon: MastodonTextLimit},
+		BannedTerms:     []string{"guaranteed returns", "free money", "click here"},
+		ApprovalRisk:    5,
+		CriticalRisk:    6,
+		ApprovalActions: []ActionType{},
 	}
 }
+
+// NeedsApproval reports whether the policy lists action a in ApprovalActions.
+func (p SafetyPolicy) NeedsApproval(a ActionType) bool { return slices.Contains(p.ApprovalActions, a) }
 
 // LengthLimit is the text limit of a platform.
 func (p SafetyPolicy) LengthLimit(platform string) int {
@@ -133,6 +139,15 @@ func (p SafetyPolicy) Validate() error {
 		}
 		seen[key] = i
 	}
+	for i, a := range p.ApprovalActions {
+		field := fmt.Sprintf("policy.approval_actions[%d]", i)
+		if !a.Valid() {
+			return fieldErr(field, "unknown action type %q (known: %s)", shorten(string(a), 40), joinNames(ActionTypes))
+		}
+		if j := slices.Index(p.ApprovalActions, a); j < i {
+			return fieldErr(field, "repeats approval_actions[%d] %q", j, a)
+		}
+	}
 	return nil
 }
 
@@ -151,14 +166,27 @@ func ValidateArbitrationRequest(r ArbitrationRequest) error {
 		return fieldErr("request.action", "unknown action type %q", r.Action)
 	case !r.Tier.Valid():
 		return fieldErr("request.tier", "unknown tier %q", r.Tier)
-	case !strings.HasPrefix(r.Key, "sheal_"):
-		return fieldErr("request.idempotency_key", "must be a sheal_ key, got %q", r.Key)
 	case len(r.Texts) == 0 || len(r.Texts) > MaxThreadParts:
 		return fieldErr("request.texts", "must have 1 to %d texts, got %d", MaxThreadParts, len(r.Texts))
 	case r.At.IsZero():
 		return fieldErr("request.at", "is missing")
 	}
-	return nil
+	// The automation asks with its own sheal_ keys only. A person's action names the person,
+	// and carries either the automation's key (its proposal, approved) or an operator key: the
+	// two prefixes never collide, so an operator's request cannot pass for the automation's.
+	if r.IsAutonomous() {
+		switch {
+		case !strings.HasPrefix(r.Key, automationKeyPrefix):
+			return fieldErr("request.idempotency_key", "must be a sheal_ key, got %q", shorten(r.Key, 80))
+		case r.Operator != "" || r.OperatorReason != "":
+			return fieldErr("request.operator", "only a non-autonomous request (autonomous: false) names an operator")
+		}
+		return nil
+	}
+	if !IsAutomationKey(r.Key) && !IsOperatorKey(r.Key) {
+		return fieldErr("request.idempotency_key", "a non-autonomous request carries the approved sheal_ key or an operator's op_ key, got %q", shorten(r.Key, 80))
+	}
+	return validatePerson("request", r.Operator, r.OperatorReason)
 }
 
 // AllowedChange is an action the arbiter allowed, kept for the hourly budgets.
@@ -180,9 +208,22 @@ type ArbiterView struct {
 
 // Arbitrate decides a request. Rules, in order: an active lock → lock; an agent at anomaly
 // tier 3, or a critical risk → lock (and the caller turns the lock state on); policy
-// violations or a risk that needs approval → deny with every violation; else allow.
+// violations or a risk or action that needs approval → deny with every reason (and
+// RequiresApproval when approval is the only one); else allow.
+//
+// A non-autonomous request (a person approved or asked for the action) skips the lock rules,
+// the approval rules and the autonomous budgets: only the content rules (empty or too long
+// texts, banned terms) can deny it.
 func Arbitrate(p SafetyPolicy, v ArbiterView, r ArbitrationRequest, now time.Time) ArbitrationDecision {
 	d := ArbitrationDecision{Tier: r.Tier, At: now, Confidence: 1}
+	if !r.IsAutonomous() {
+		if violations := p.contentViolations(r); len(violations) > 0 {
+			d.Decision, d.Reasons = DecisionDeny, violations
+			return d
+		}
+		d.Decision, d.Reasons = DecisionAllow, []string{fmt.Sprintf("no content violations; %s by operator %s (not autonomous)", r.Action, r.Operator)}
+		return d
+	}
 	if v.LockActive {
 		d.Decision, d.LockActive, d.Confidence = DecisionLock, true, v.LockConfidence
 		d.Reasons = []string{"existing lock state is active"}
@@ -200,20 +241,25 @@ func Arbitrate(p SafetyPolicy, v ArbiterView, r ArbitrationRequest, now time.Tim
 		d.Reasons = []string{fmt.Sprintf("critical risk %d: %s by an agent at anomaly tier %d", risk, r.Action, agentTier)}
 		return d
 	}
-	violations := p.violations(v, r, now)
+	violations := append(p.contentViolations(r), p.budgetViolations(v, r, now)...)
+	var approval []string
 	if risk >= p.ApprovalRisk {
-		violations = append(violations, fmt.Sprintf("approval required: risk %d (%s by an agent at anomaly tier %d)", risk, r.Action, agentTier))
+		approval = append(approval, fmt.Sprintf("approval required: risk %d (%s by an agent at anomaly tier %d)", risk, r.Action, agentTier))
 	}
-	if len(violations) > 0 {
-		d.Decision, d.Reasons = DecisionDeny, violations
+	if p.NeedsApproval(r.Action) {
+		approval = append(approval, fmt.Sprintf("approval required: the policy's approval_actions list %s", r.Action))
+	}
+	if len(violations)+len(approval) > 0 {
+		d.Decision, d.Reasons = DecisionDeny, append(violations, approval...)
+		d.RequiresApproval = len(violations) == 0
 		return d
 	}
 	d.Decision, d.Reasons = DecisionAllow, []string{"no policy violations detected"}
 	return d
 }
 
-// violations lists every content and budget rule the request breaks.
-func (p SafetyPolicy) violations(v ArbiterView, r ArbitrationRequest, now time.Time) []string {
+// contentViolations lists every content rule the request's texts break.
+func (p SafetyPolicy) contentViolations(r ArbitrationRequest) []string {
 	var out []string
 	limit := p.LengthLimit(r.Platform)
 	for i, t := range r.Texts {
@@ -230,6 +276,12 @@ func (p SafetyPolicy) violations(v ArbiterView, r ArbitrationRequest, now time.T
 			}
 		}
 	}
+	return out
+}
+
+// budgetViolations lists the autonomous budgets the request would exceed.
+func (p SafetyPolicy) budgetViolations(v ArbiterView, r ArbitrationRequest, now time.Time) []string {
+	var out []string
 	hourAgo := now.Add(-time.Hour)
 	var global, perPost int
 	for _, c := range v.Allowed {

@@ -23,6 +23,8 @@ type policyJSON struct {
 	BannedTerms    json.RawMessage `json:"banned_terms"`
 	ApprovalRisk   json.RawMessage `json:"approval_risk"`
 	CriticalRisk   json.RawMessage `json:"critical_risk"`
+	// ApprovalActions replaces the list, as banned_terms does.
+	ApprovalActions json.RawMessage `json:"approval_actions"`
 }
 
 // DecodeSafetyPolicy decodes a JSON safety policy onto base and validates the result. The
@@ -40,6 +42,10 @@ func DecodeSafetyPolicy(base SafetyPolicy, data []byte) (SafetyPolicy, error) {
 	p.BannedTerms = slices.Clone(base.BannedTerms)
 	if p.BannedTerms == nil {
 		p.BannedTerms = []string{}
+	}
+	p.ApprovalActions = slices.Clone(base.ApprovalActions)
+	if p.ApprovalActions == nil {
+		p.ApprovalActions = []ActionType{}
 	}
 	if len(data) > MaxPolicyBytes {
 		return base, fmt.Errorf("policy is %d bytes, the limit is %d", len(data), MaxPolicyBytes)
@@ -86,21 +92,39 @@ func DecodeSafetyPolicy(base SafetyPolicy, data []byte) (SafetyPolicy, error) {
 		}
 	}
 	if raw.BannedTerms != nil {
-		var terms []json.RawMessage
-		if err := decodePolicyField("banned_terms", raw.BannedTerms, &terms, "an array of strings"); err != nil {
+		terms, err := decodePolicyList[string]("banned_terms", raw.BannedTerms, "strings", "a string")
+		if err != nil {
 			return base, err
 		}
-		p.BannedTerms = make([]string, len(terms))
-		for i, t := range terms {
-			if err := decodePolicyField(fmt.Sprintf("banned_terms[%d]", i), t, &p.BannedTerms[i], "a string"); err != nil {
-				return base, err
-			}
+		p.BannedTerms = terms
+	}
+	if raw.ApprovalActions != nil {
+		actions, err := decodePolicyList[ActionType]("approval_actions", raw.ApprovalActions, "action types", "an action type")
+		if err != nil {
+			return base, err
 		}
+		p.ApprovalActions = actions
 	}
 	if err := p.Validate(); err != nil {
 		return base, err
 	}
 	return p, nil
+}
+
+// decodePolicyList decodes a present list field element by element, so that an error names
+// the element at fault ("policy.banned_terms[2]"); the result is never nil.
+func decodePolicyList[T any](name string, raw json.RawMessage, wantItems, wantItem string) ([]T, error) {
+	var items []json.RawMessage
+	if err := decodePolicyField(name, raw, &items, "an array of "+wantItems); err != nil {
+		return nil, err
+	}
+	out := make([]T, len(items))
+	for i, item := range items {
+		if err := decodePolicyField(fmt.Sprintf("%s[%d]", name, i), item, &out[i], wantItem); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // decodePolicyField decodes one present field: null and wrong types are field errors.
@@ -122,7 +146,7 @@ func policyJSONError(err error) error {
 	const unknown = `json: unknown field "`
 	if msg := err.Error(); strings.HasPrefix(msg, unknown) {
 		name := strings.TrimSuffix(strings.TrimPrefix(msg, unknown), `"`)
-		return fieldErr("policy."+name, "unknown field (known: global_per_hour, per_post_per_hour, length_limits, banned_terms, approval_risk, critical_risk)")
+		return fieldErr("policy."+name, "unknown field (known: global_per_hour, per_post_per_hour, length_limits, banned_terms, approval_risk, critical_risk, approval_actions)")
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field == "" {
@@ -151,5 +175,6 @@ func (p SafetyPolicy) Complete() SafetyPolicy {
 	maps.Copy(limits, p.LengthLimits)
 	p.LengthLimits = limits
 	p.BannedTerms = append([]string{}, p.BannedTerms...)
+	p.ApprovalActions = append([]ActionType{}, p.ApprovalActions...)
 	return p
 }

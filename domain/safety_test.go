@@ -47,7 +47,7 @@ func TestDefaultSafetyPolicy(t *testing.T) {
 	want := SafetyPolicy{GlobalPerHour: 600, PerPostPerHour: 3,
 		LengthLimits: map[string]int{"sim": 5000, "mastodon": 479},
 		BannedTerms:  []string{"guaranteed returns", "free money", "click here"},
-		ApprovalRisk: 5, CriticalRisk: 6}
+		ApprovalRisk: 5, CriticalRisk: 6, ApprovalActions: []ActionType{}}
 	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("DefaultSafetyPolicy() = %+v", p)
 	}

@@ -61,11 +61,34 @@ const (
 	// StatusBlocked means the safety arbiter denied or locked the action: nothing reached the
 	// platform.
 	StatusBlocked ActionStatus = "blocked"
+	// StatusAwaitingApproval means the arbiter refused the action only because a person must
+	// approve it: the post waits for an operator's approve or reject. Nothing reached the
+	// platform; the key is not proposed again while it waits.
+	StatusAwaitingApproval ActionStatus = "awaiting_approval"
+	// StatusRejected means an operator rejected the action awaiting approval: nothing reached the
+	// platform, and the key is never proposed again for the post (it counts as a duplicate).
+	StatusRejected ActionStatus = "rejected"
+	// StatusExpired means nobody answered before the approval timeout: nothing reached the
+	// platform, and the post plans normally again.
+	StatusExpired ActionStatus = "expired"
 )
+
+// ActionStatuses lists the statuses in a fixed order.
+var ActionStatuses = []ActionStatus{StatusRunning, StatusSuccess, StatusFailed, StatusBlocked, StatusAwaitingApproval, StatusRejected, StatusExpired}
 
 // Valid reports whether s is one of the known statuses.
 func (s ActionStatus) Valid() bool {
-	return s == StatusRunning || s == StatusSuccess || s == StatusFailed || s == StatusBlocked
+	switch s {
+	case StatusRunning, StatusSuccess, StatusFailed, StatusBlocked, StatusAwaitingApproval, StatusRejected, StatusExpired:
+		return true
+	}
+	return false
+}
+
+// ReachedPlatform reports whether a record with this status reached, or may have reached, the
+// platform: only those count toward the window cap and start a cooldown.
+func (s ActionStatus) ReachedPlatform() bool {
+	return s == StatusRunning || s == StatusSuccess || s == StatusFailed
 }
 
 // Post is one published post that Resurge watches, with the texts of the actions it may take.
@@ -102,6 +125,25 @@ type ActionRecord struct {
 	FinishedAt time.Time `json:"finished_at,omitempty"`
 	// Reasons says why an action was blocked (the arbiter's reasons) or why it failed.
 	Reasons []string `json:"reasons,omitempty"`
+
+	// Autonomous is false for a person's action: one an operator approved (the automation's
+	// key) or asked for (an operator key, see OperatorKey). Absent means autonomous, as every
+	// record was before people could act.
+	Autonomous *bool `json:"autonomous,omitempty"`
+	// Operator and Reason are who approved, rejected or asked for the action, and why.
+	Operator string `json:"operator,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	// RequestID is an operator action's request ID (its key derives from it).
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// IsAutonomous reports whether the automation acted on its own.
+func (r ActionRecord) IsAutonomous() bool { return r.Autonomous == nil || *r.Autonomous }
+
+// NotAutonomous is the value of an Autonomous field for a person's action.
+func NotAutonomous() *bool {
+	f := false
+	return &f
 }
 
 // Finished reports whether the record reached a final outcome on the platform.

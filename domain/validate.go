@@ -50,13 +50,19 @@ func ValidateID(field, id string) error {
 
 // ValidateText checks an action text: not blank and at most MaxTextLen characters.
 func ValidateText(field, text string) error {
+	return validateBoundedText(field, text, MaxTextLen, "must not be empty")
+}
+
+// validateBoundedText checks a text people wrote: not blank (blank says what instead), valid
+// UTF-8, at most limit characters.
+func validateBoundedText(field, text string, limit int, blank string) error {
 	switch {
 	case strings.TrimSpace(text) == "":
-		return fieldErr(field, "must not be empty")
+		return fieldErr(field, "%s", blank)
 	case !utf8.ValidString(text):
 		return fieldErr(field, "is not valid UTF-8")
-	case utf8.RuneCountInString(text) > MaxTextLen:
-		return fieldErr(field, "is %d characters long, the limit is %d", utf8.RuneCountInString(text), MaxTextLen)
+	case utf8.RuneCountInString(text) > limit:
+		return fieldErr(field, "is %d characters long, the limit is %d", utf8.RuneCountInString(text), limit)
 	}
 	return nil
 }
@@ -121,14 +127,14 @@ func ValidateSample(s MetricsSample, prev *MetricsSample, now time.Time) error {
 func ValidateRecord(i int, r ActionRecord) error {
 	field := fmt.Sprintf("log[%d]", i)
 	switch {
-	case !strings.HasPrefix(r.Key, "sheal_") || len(r.Key) != len("sheal_")+32 || !isLowerHex(r.Key[len("sheal_"):]):
-		return fieldErr(field+".idempotency_key", "must be \"sheal_\" and 32 hex digits, got %q", r.Key)
+	case !IsAutomationKey(r.Key) && !IsOperatorKey(r.Key):
+		return fieldErr(field+".idempotency_key", "must be \"sheal_\" (or an operator's \"op_\") and 32 hex digits, got %q", r.Key)
 	case !r.Action.Valid():
 		return fieldErr(field+".action_type", "must be comment, edit or thread, got %q", r.Action)
 	case !r.Tier.Valid():
 		return fieldErr(field+".tier", "must be tier_1, tier_2 or tier_3, got %q", r.Tier)
 	case !r.Status.Valid():
-		return fieldErr(field+".status", "must be running, success, failed or blocked, got %q", r.Status)
+		return fieldErr(field+".status", "must be one of %s, got %q", joinNames(ActionStatuses), r.Status)
 	case r.InitiatedAt.IsZero():
 		return fieldErr(field+".initiated_at", "is missing")
 	case r.Attempts < 0:

@@ -27,7 +27,8 @@ before anything starts: if any row is bad, every bad row is printed with its lin
 and nothing starts (exit 2).
   CSV, with a header row:
     post_id,platform,agent,comment_text,edit_text,thread_texts[,window,min_samples,
-    sample_interval,comment_cooldown,edit_cooldown,thread_cooldown,max_actions_per_window,horizon]
+    sample_interval,comment_cooldown,edit_cooldown,thread_cooldown,max_actions_per_window,horizon,
+    approval_timeout]
     thread_texts holds the parts separated by " | "; an empty platform cell takes --platform and
     an empty configuration cell the flag's value.
   JSON: an array of {"post": {"id", "platform", "agent", "comment_text", "edit_text",
@@ -58,6 +59,7 @@ func runStart(ctx context.Context, e *env, args []string) error {
 	durationVar(fs, &cfg.ThreadCooldown, "thread-cooldown", "minimum time between two threads")
 	fs.IntVar(&cfg.MaxActionsPerWindow, "max-actions", cfg.MaxActionsPerWindow, "maximum actions per window")
 	durationVar(fs, &cfg.Horizon, "horizon", "how long the post is watched")
+	durationVar(fs, &cfg.ApprovalTimeout, "approval-timeout", "how long an action waits for a person's approval before it expires (never past the horizon)")
 	fs.StringVar(&file, "file", "", "start every post of file `F` (CSV or JSON; - for stdin)")
 	fs.StringVar(&format, "format", "", "`format` of --file: csv or json (default: from the extension)")
 	fs.IntVar(&concurrency, "concurrency", 8, "posts of a file started at the same time (1-64)")
@@ -364,6 +366,7 @@ func flagForField(field string) string {
 		"config.thread_cooldown":        "--thread-cooldown",
 		"config.max_actions_per_window": "--max-actions",
 		"config.horizon":                "--horizon",
+		"config.approval_timeout":       "--approval-timeout",
 	}
 	if f, ok := names[field]; ok {
 		return f
