@@ -112,6 +112,12 @@ func (a *Activities) PerformAction(ctx context.Context, in ActionInput) (ActionR
 		effect, err = p.Edit(ctx, in.PostID, in.Text, in.Key)
 	case domain.ActionThread:
 		effect, err = p.Thread(ctx, in.PostID, in.Parts, in.Key)
+	case domain.ActionQuote:
+		q, ok := p.(platform.Quoter)
+		if !ok {
+			return ActionResult{}, nonRetryable(ErrInvalidInput, fmt.Sprintf("platform %q cannot quote a post", in.Platform), attempt)
+		}
+		effect, err = q.Quote(ctx, in.PostID, in.Text, in.Key)
 	default:
 		return ActionResult{}, nonRetryable(ErrInvalidInput, fmt.Sprintf("unknown action type %q", in.Action), attempt)
 	}

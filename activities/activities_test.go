@@ -182,6 +182,47 @@ func TestPerformActionDispatch(t *testing.T) {
 	}
 }
 
+// quotingPlatform is a fake that can also quote, as the Bluesky adapter does.
+type quotingPlatform struct{ *fakePlatform }
+
+func (f quotingPlatform) Quote(_ context.Context, postID, text, key string) (platform.Effect, error) {
+	f.mu.Lock()
+	f.texts = append(f.texts, text)
+	f.mu.Unlock()
+	return f.act("quote", postID, key, "q-"+key)
+}
+
+func TestPerformActionQuote(t *testing.T) {
+	in := commentInput()
+	in.Platform, in.Action, in.Tier, in.Text = domain.PlatformBluesky, domain.ActionQuote, domain.Tier2, "Still worth reading"
+	f := quotingPlatform{newFake()}
+	res, err := perform(t, &Activities{Platforms: map[string]platform.Platform{domain.PlatformBluesky: f}}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(f.Calls(), []string{"quote"}) || !reflect.DeepEqual(f.texts, []string{in.Text}) || res.Effect.ID != "q-"+testKey {
+		t.Fatalf("calls %v, texts %v, result %+v", f.Calls(), f.texts, res)
+	}
+	// With verify, a quote already made is found and not made again.
+	in.Verify = true
+	res, err = perform(t, &Activities{Platforms: map[string]platform.Platform{domain.PlatformBluesky: f}}, in)
+	if err != nil || !res.Verified || !reflect.DeepEqual(f.Calls(), []string{"quote", "find"}) {
+		t.Fatalf("verified quote: %+v, %v, calls %v", res, err, f.Calls())
+	}
+
+	// A platform that cannot quote refuses it, once, before anything reaches it.
+	plain := newFake()
+	in.Verify = false
+	_, err = perform(t, &Activities{Platforms: map[string]platform.Platform{domain.PlatformBluesky: plain}}, in)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrInvalidInput || !appErr.NonRetryable() {
+		t.Fatalf("quote on a platform without quotes: %v, want a non-retryable %s", err, ErrInvalidInput)
+	}
+	if len(plain.Calls()) != 0 {
+		t.Fatalf("calls %v, want none", plain.Calls())
+	}
+}
+
 func TestPerformActionVerifyFindsTheEffect(t *testing.T) {
 	f := newFake()
 	existing := platform.Effect{ID: "c-old", IDs: []string{"c-old"}, URL: "https://example.test/p1/c-old"}

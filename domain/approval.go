@@ -55,7 +55,7 @@ func hexKey(key, prefix string) bool {
 // there (an operator may only ask for an action the platform has).
 func TierOfAction(platform string, a ActionType) (Tier, bool) {
 	for _, t := range []Tier{Tier1, Tier2, Tier3} {
-		if ActionForTier(t) == a {
+		if ActionForTierOn(platform, t) == a {
 			return t, true
 		}
 	}

@@ -143,6 +143,16 @@ func TestTierOfAction(t *testing.T) {
 	if _, ok := TierOfAction(PlatformSim, "like"); ok {
 		t.Error("an unknown action has a tier")
 	}
+	// The platform's actions: Bluesky quotes at tier 2 and cannot edit; sim cannot quote.
+	if got, ok := TierOfAction(PlatformBluesky, ActionQuote); !ok || got != Tier2 {
+		t.Errorf("quote on bluesky: %s %v, want tier_2", got, ok)
+	}
+	if _, ok := TierOfAction(PlatformBluesky, ActionEdit); ok {
+		t.Error("bluesky has an edit tier")
+	}
+	if _, ok := TierOfAction(PlatformSim, ActionQuote); ok {
+		t.Error("sim has a quote tier")
+	}
 }
 
 func TestApprovalAnswerValidate(t *testing.T) {

@@ -19,6 +19,9 @@ type EvaluationConfig struct {
 	CommentCooldown time.Duration `json:"comment_cooldown"`
 	EditCooldown    time.Duration `json:"edit_cooldown"`
 	ThreadCooldown  time.Duration `json:"thread_cooldown"`
+	// QuoteCooldown is the cooldown of a quote post (tier 2 on Bluesky); its default is the
+	// edit's, the action it stands in for.
+	QuoteCooldown time.Duration `json:"quote_cooldown"`
 	// MaxActionsPerWindow caps the actions a post may receive inside one window.
 	MaxActionsPerWindow int `json:"max_actions_per_window"`
 	// Horizon is how long a post is watched in all.
@@ -37,6 +40,7 @@ func DefaultConfig() EvaluationConfig {
 		CommentCooldown:     30 * time.Minute,
 		EditCooldown:        2 * time.Hour,
 		ThreadCooldown:      3 * time.Hour,
+		QuoteCooldown:       2 * time.Hour,
 		MaxActionsPerWindow: 2,
 		Horizon:             48 * time.Hour,
 		ApprovalTimeout:     DefaultApprovalTimeout,
@@ -60,6 +64,8 @@ func (c EvaluationConfig) Cooldown(a ActionType) time.Duration {
 		return c.EditCooldown
 	case ActionThread:
 		return c.ThreadCooldown
+	case ActionQuote:
+		return c.QuoteCooldown
 	}
 	return 0
 }
@@ -89,6 +95,8 @@ func (c EvaluationConfig) Validate() error {
 		return fieldErr("config.edit_cooldown", "must be between 0 and %s, got %s", MaxWindow, c.EditCooldown)
 	case c.ThreadCooldown < 0 || c.ThreadCooldown > MaxWindow:
 		return fieldErr("config.thread_cooldown", "must be between 0 and %s, got %s", MaxWindow, c.ThreadCooldown)
+	case c.QuoteCooldown < 0 || c.QuoteCooldown > MaxWindow:
+		return fieldErr("config.quote_cooldown", "must be between 0 and %s, got %s", MaxWindow, c.QuoteCooldown)
 	case c.MaxActionsPerWindow < 1 || c.MaxActionsPerWindow > MaxActionsCeiling:
 		return fieldErr("config.max_actions_per_window", "must be between 1 and %d, got %d", MaxActionsCeiling, c.MaxActionsPerWindow)
 	case c.Horizon < c.SampleInterval || c.Horizon > MaxHorizon:

@@ -16,6 +16,7 @@ type configJSON struct {
 	CommentCooldown     string `json:"comment_cooldown"`
 	EditCooldown        string `json:"edit_cooldown"`
 	ThreadCooldown      string `json:"thread_cooldown"`
+	QuoteCooldown       string `json:"quote_cooldown"`
 	MaxActionsPerWindow int    `json:"max_actions_per_window"`
 	Horizon             string `json:"horizon"`
 	// ApprovalTimeout is left out when 0 (the default), so configs without it read as before.
@@ -35,6 +36,7 @@ func (c EvaluationConfig) MarshalJSON() ([]byte, error) {
 		CommentCooldown:     c.CommentCooldown.String(),
 		EditCooldown:        c.EditCooldown.String(),
 		ThreadCooldown:      c.ThreadCooldown.String(),
+		QuoteCooldown:       c.QuoteCooldown.String(),
 		MaxActionsPerWindow: c.MaxActionsPerWindow,
 		Horizon:             c.Horizon.String(),
 		ApprovalTimeout:     approval,
@@ -57,6 +59,7 @@ func (c *EvaluationConfig) UnmarshalJSON(data []byte) error {
 		{"comment_cooldown", &c.CommentCooldown},
 		{"edit_cooldown", &c.EditCooldown},
 		{"thread_cooldown", &c.ThreadCooldown},
+		{"quote_cooldown", &c.QuoteCooldown},
 		{"horizon", &c.Horizon},
 		{"approval_timeout", &c.ApprovalTimeout},
 	}
@@ -107,7 +110,7 @@ func (c *EvaluationConfig) UnmarshalJSON(data []byte) error {
 func knownConfigField(name string) bool {
 	switch name {
 	case "window", "min_samples", "sample_interval", "comment_cooldown", "edit_cooldown",
-		"thread_cooldown", "max_actions_per_window", "horizon", "approval_timeout":
+		"thread_cooldown", "quote_cooldown", "max_actions_per_window", "horizon", "approval_timeout":
 		return true
 	}
 	return false

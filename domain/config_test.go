@@ -16,6 +16,7 @@ func TestDefaultConfig(t *testing.T) {
 		CommentCooldown:     30 * time.Minute,
 		EditCooldown:        2 * time.Hour,
 		ThreadCooldown:      3 * time.Hour,
+		QuoteCooldown:       2 * time.Hour, // the edit's: a quote is Bluesky's tier 2
 		MaxActionsPerWindow: 2,
 		Horizon:             48 * time.Hour,
 		ApprovalTimeout:     6 * time.Hour,
@@ -27,7 +28,7 @@ func TestDefaultConfig(t *testing.T) {
 		t.Fatalf("defaults do not validate: %v", err)
 	}
 	for a, want := range map[ActionType]time.Duration{
-		ActionComment: 30 * time.Minute, ActionEdit: 2 * time.Hour, ActionThread: 3 * time.Hour, "bogus": 0,
+		ActionComment: 30 * time.Minute, ActionEdit: 2 * time.Hour, ActionThread: 3 * time.Hour, ActionQuote: 2 * time.Hour, "bogus": 0,
 	} {
 		if got := c.Cooldown(a); got != want {
 			t.Errorf("Cooldown(%q) = %s, want %s", a, got, want)
@@ -132,7 +133,7 @@ func TestConfigJSONRoundTrip(t *testing.T) {
 	}
 	data, _ := json.Marshal(DefaultConfig())
 	const want = `{"window":"1h30m0s","min_samples":3,"sample_interval":"10m0s","comment_cooldown":"30m0s",` +
-		`"edit_cooldown":"2h0m0s","thread_cooldown":"3h0m0s","max_actions_per_window":2,"horizon":"48h0m0s","approval_timeout":"6h0m0s"}`
+		`"edit_cooldown":"2h0m0s","thread_cooldown":"3h0m0s","quote_cooldown":"2h0m0s","max_actions_per_window":2,"horizon":"48h0m0s","approval_timeout":"6h0m0s"}`
 	if string(data) != want {
 		t.Fatalf("defaults marshal to\n%s\nwant\n%s", data, want)
 	}
@@ -161,10 +162,10 @@ func TestConfigJSONOverride(t *testing.T) {
 		{
 			name: "all fields",
 			in: `{"window":"60m","min_samples":4,"sample_interval":"5m","comment_cooldown":"1m",` +
-				`"edit_cooldown":"2m","thread_cooldown":"3m","max_actions_per_window":3,"horizon":"24h","approval_timeout":"2h"}`,
+				`"edit_cooldown":"2m","thread_cooldown":"3m","quote_cooldown":"4m","max_actions_per_window":3,"horizon":"24h","approval_timeout":"2h"}`,
 			want: func(c *EvaluationConfig) {
 				*c = EvaluationConfig{Window: time.Hour, MinSamples: 4, SampleInterval: 5 * time.Minute, CommentCooldown: time.Minute,
-					EditCooldown: 2 * time.Minute, ThreadCooldown: 3 * time.Minute, MaxActionsPerWindow: 3, Horizon: 24 * time.Hour,
+					EditCooldown: 2 * time.Minute, ThreadCooldown: 3 * time.Minute, QuoteCooldown: 4 * time.Minute, MaxActionsPerWindow: 3, Horizon: 24 * time.Hour,
 					ApprovalTimeout: 2 * time.Hour}
 			},
 		},

@@ -57,9 +57,14 @@ func DecodePlanRequest(data []byte) (PlanRequest, error) {
 	req.Platform = PlatformSim
 	if raw.Platform != nil {
 		if !KnownPlatform(*raw.Platform) {
-			return req, fieldErr("platform", "unknown platform %q (want %s or %s)", *raw.Platform, PlatformSim, PlatformMastodon)
+			return req, fieldErr("platform", "unknown platform %q (want %s)", *raw.Platform, knownPlatforms())
 		}
 		req.Platform = *raw.Platform
+	}
+	// The key is computed from the post ID: a Bluesky post must be named as its workflow names
+	// it (its AT URI) for the dry run to show the workflow's key.
+	if err := ValidatePostID("post_id", req.Platform, req.PostID); err != nil {
+		return req, err
 	}
 	if raw.Now == nil {
 		return req, fieldErr("now", "is missing")

@@ -57,6 +57,15 @@ func TestBadInputCatalogue(t *testing.T) {
 		{"post ID with a C1 control", post(func(p *Post) { p.ID = "p\u0085" }), "post.id"},
 		{"post ID not UTF-8", post(func(p *Post) { p.ID = "p\xff" }), "post.id"},
 		{"unknown platform", post(func(p *Post) { p.Platform = "myspace" }), "post.platform"},
+		{"Bluesky post named by its bsky.app URL", post(func(p *Post) {
+			p.Platform, p.ID = PlatformBluesky, "https://bsky.app/profile/alice.test/post/3l3qo2vuowo2b"
+		}), "post.id"},
+		{"Bluesky post named by handle", post(func(p *Post) {
+			p.Platform, p.ID = PlatformBluesky, "at://alice.test/app.bsky.feed.post/3l3qo2vuowo2b"
+		}), "post.id"},
+		{"Bluesky AT URI of a like", post(func(p *Post) {
+			p.Platform, p.ID = PlatformBluesky, "at://did:plc:ewvi7nxzyoun6zhxrhs64oiz/app.bsky.feed.like/3l3qo2vuowo2b"
+		}), "post.id"},
 		{"empty agent", post(func(p *Post) { p.Agent = "" }), "post.agent"},
 		{"blank comment", post(func(p *Post) { p.CommentText = " \t\n" }), "post.comment_text"},
 		{"comment not UTF-8", post(func(p *Post) { p.CommentText = "bad \xc3\x28" }), "post.comment_text"},
@@ -81,6 +90,7 @@ func TestBadInputCatalogue(t *testing.T) {
 		{"zero window", config(func(c *EvaluationConfig) { c.Window = 0 }), "config.window"},
 		{"window over 30 days", config(func(c *EvaluationConfig) { c.Window = 31 * 24 * time.Hour }), "config.window"},
 		{"negative cooldown", config(func(c *EvaluationConfig) { c.CommentCooldown = -time.Second }), "config.comment_cooldown"},
+		{"negative quote cooldown", config(func(c *EvaluationConfig) { c.QuoteCooldown = -time.Second }), "config.quote_cooldown"},
 		{"max actions 0", config(func(c *EvaluationConfig) { c.MaxActionsPerWindow = 0 }), "config.max_actions_per_window"},
 		{"min samples 0", config(func(c *EvaluationConfig) { c.MinSamples = 0 }), "config.min_samples"},
 		{"sample interval over the window", config(func(c *EvaluationConfig) { c.SampleInterval = c.Window + 1 }), "config.sample_interval"},
@@ -97,6 +107,8 @@ func TestBadInputCatalogue(t *testing.T) {
 			return Impact{Agent: "a", PostID: "p", Key: "k", RateAfter: math.Inf(1)}.Validate()
 		}, "impact.rate_after"},
 		{"arbitration of an unknown action", request(func(r *ArbitrationRequest) { r.Action = "delete" }), "request.action"},
+		{"arbitration of a quote on sim", request(func(r *ArbitrationRequest) { r.Action = ActionQuote }), "request.action"},
+		{"arbitration of an edit on Bluesky", request(func(r *ArbitrationRequest) { r.Platform, r.Action = PlatformBluesky, ActionEdit }), "request.action"},
 		{"arbitration without texts", request(func(r *ArbitrationRequest) { r.Texts = nil }), "request.texts"},
 		{"arbitration key not sheal_", request(func(r *ArbitrationRequest) { r.Key = "k" }), "request.idempotency_key"},
 		{"autonomous arbitration with an operator key", request(func(r *ArbitrationRequest) { r.Key = OperatorKey("p1", ActionComment, "r") }), "request.idempotency_key"},

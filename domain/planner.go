@@ -48,8 +48,9 @@ func PlanAction(postID string, log []ActionRecord, samples []MetricsSample, cfg 
 }
 
 // PlanActionFor is PlanAction for a post on platform: the score comes from StagnationScoreFor,
-// so platforms without impressions are scored by engagement velocity. Everything else (tiers,
-// key, rules) is the same.
+// so platforms without impressions are scored by engagement velocity, and the tier's action is
+// the platform's (ActionForTierOn: a quote instead of an edit on Bluesky, and so its key).
+// Everything else (tiers, rules) is the same.
 func PlanActionFor(platform, postID string, log []ActionRecord, samples []MetricsSample, cfg EvaluationConfig, now time.Time) Plan {
 	window := SamplesInWindow(samples, cfg.Window, now)
 	plan := Plan{PostID: postID, SampleCount: len(window)}
@@ -59,7 +60,7 @@ func PlanActionFor(platform, postID string, log []ActionRecord, samples []Metric
 	}
 	plan.Score = StagnationScoreFor(platform, window)
 	plan.Tier = TierForScore(plan.Score)
-	plan.Action = ActionForTier(plan.Tier)
+	plan.Action = ActionForTierOn(platform, plan.Tier)
 	plan.Key = IdempotencyKey(postID, plan.Action, plan.Tier)
 
 	if IsDuplicate(log, plan.Key) {

@@ -22,7 +22,7 @@ func ActionRisk(a ActionType) int {
 	switch a {
 	case ActionComment:
 		return RiskLow
-	case ActionEdit:
+	case ActionEdit, ActionQuote: // a quote stands in for an edit: the post shown again, reworded
 		return RiskMedium
 	default:
 		return RiskHigh
@@ -35,8 +35,8 @@ type SafetyPolicy struct {
 	GlobalPerHour int `json:"global_per_hour"`
 	// PerPostPerHour caps autonomous changes to one post in any hour.
 	PerPostPerHour int `json:"per_post_per_hour"`
-	// LengthLimits are the platforms' text limits in characters (a platform not listed gets
-	// DefaultLengthLimit).
+	// LengthLimits are the platforms' text limits, in the platform's unit (characters; graphemes
+	// on Bluesky). A platform not listed gets its own default (Capabilities.TextLimit).
 	LengthLimits map[string]int `json:"length_limits"`
 	// BannedTerms are refused anywhere in a text, case-insensitively.
 	BannedTerms []string `json:"banned_terms"`
@@ -74,7 +74,7 @@ func DefaultSafetyPolicy() SafetyPolicy {
 	return SafetyPolicy{
 		GlobalPerHour:   600,
 		PerPostPerHour:  3,
-		LengthLimits:    map[string]int{PlatformSim: DefaultLengthLimit, PlatformMastodon: MastodonTextLimit},
+		LengthLimits:    map[string]int{PlatformSim: DefaultLengthLimit, PlatformMastodon: MastodonTextLimit, PlatformBluesky: BlueskyTextLimit},
 		BannedTerms:     []string{"guaranteed returns", "free money", "click here"},
 		ApprovalRisk:    5,
 		CriticalRisk:    6,
@@ -85,12 +85,13 @@ func DefaultSafetyPolicy() SafetyPolicy {
 // NeedsApproval reports whether the policy lists action a in ApprovalActions.
 func (p SafetyPolicy) NeedsApproval(a ActionType) bool { return slices.Contains(p.ApprovalActions, a) }
 
-// LengthLimit is the text limit of a platform.
+// LengthLimit is the text limit of a platform: the policy's, else the platform's default (so a
+// policy written before a platform existed still holds its texts to the platform's limit).
 func (p SafetyPolicy) LengthLimit(platform string) int {
 	if n, ok := p.LengthLimits[platform]; ok && n > 0 {
 		return n
 	}
-	return DefaultLengthLimit
+	return CapabilitiesOf(platform).TextLimit
 }
 
 // Validate checks the policy: the budgets and risk thresholds, the length limits (known
@@ -114,7 +115,7 @@ func (p SafetyPolicy) Validate() error {
 		field := "policy.length_limits." + name
 		switch n := p.LengthLimits[name]; {
 		case !KnownPlatform(name):
-			return fieldErr(field, "unknown platform %q (known: %s, %s)", name, PlatformSim, PlatformMastodon)
+			return fieldErr(field, "unknown platform %q (known: %s)", name, knownPlatforms())
 		case n < 1 || n > MaxTextLen:
 			return fieldErr(field, "must be between 1 and %d characters, got %d", MaxTextLen, n)
 		}
@@ -164,6 +165,8 @@ func ValidateArbitrationRequest(r ArbitrationRequest) error {
 		return fieldErr("request.platform", "unknown platform %q", r.Platform)
 	case !r.Action.Valid():
 		return fieldErr("request.action", "unknown action type %q", r.Action)
+	case !CapabilitiesOf(r.Platform).Supports(r.Action):
+		return unsupportedAction("request.action", r.Platform, r.Action)
 	case !r.Tier.Valid():
 		return fieldErr("request.tier", "unknown tier %q", r.Tier)
 	case len(r.Texts) == 0 || len(r.Texts) > MaxThreadParts:
@@ -261,13 +264,15 @@ func Arbitrate(p SafetyPolicy, v ArbiterView, r ArbitrationRequest, now time.Tim
 // contentViolations lists every content rule the request's texts break.
 func (p SafetyPolicy) contentViolations(r ArbitrationRequest) []string {
 	var out []string
-	limit := p.LengthLimit(r.Platform)
+	limit, caps := p.LengthLimit(r.Platform), CapabilitiesOf(r.Platform)
 	for i, t := range r.Texts {
-		switch n := utf8.RuneCountInString(t); {
+		switch n := caps.TextLength(t); {
 		case strings.TrimSpace(t) == "":
 			out = append(out, fmt.Sprintf("text %d is empty", i+1))
 		case n > limit:
-			out = append(out, fmt.Sprintf("text %d is %d characters, over the %s limit of %d", i+1, n, r.Platform, limit))
+			out = append(out, fmt.Sprintf("text %d is %d %s, over the %s limit of %d", i+1, n, caps.TextUnit(), r.Platform, limit))
+		case caps.MaxTextBytes > 0 && len(t) > caps.MaxTextBytes:
+			out = append(out, fmt.Sprintf("text %d is %d bytes, over the %s limit of %d bytes", i+1, len(t), r.Platform, caps.MaxTextBytes))
 		}
 		lower := strings.ToLower(t)
 		for _, term := range p.BannedTerms {

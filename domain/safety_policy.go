@@ -164,13 +164,13 @@ func shorten(s string, n int) string {
 }
 
 // Complete returns a copy of p that spells out what p leaves implicit: every known platform's
-// length limit (DefaultLengthLimit where p has none) and empty rather than nil lists. It is
+// length limit (the platform's default where p has none) and empty rather than nil lists. It is
 // the same policy (LengthLimit answers the same for every platform), in the form that, decoded
 // onto any base with DecodeSafetyPolicy, gives exactly it.
 func (p SafetyPolicy) Complete() SafetyPolicy {
-	limits := make(map[string]int, len(p.LengthLimits)+2)
-	for _, name := range []string{PlatformSim, PlatformMastodon} {
-		limits[name] = DefaultLengthLimit
+	limits := make(map[string]int, len(p.LengthLimits)+len(Platforms))
+	for _, name := range Platforms {
+		limits[name] = CapabilitiesOf(name).TextLimit
 	}
 	maps.Copy(limits, p.LengthLimits)
 	p.LengthLimits = limits

@@ -24,9 +24,9 @@ func TestDecodeSafetyPolicy(t *testing.T) {
 		{"empty object keeps the base", def, `{}`, def},
 		{"white space around", def, " \n{ }\n\t", def},
 		{"one budget", def, `{"per_post_per_hour": 1}`, with(func(p *SafetyPolicy) { p.PerPostPerHour = 1 })},
-		{"every field", def, `{"global_per_hour": 50, "per_post_per_hour": 2, "length_limits": {"sim": 280, "mastodon": 400},
+		{"every field", def, `{"global_per_hour": 50, "per_post_per_hour": 2, "length_limits": {"sim": 280, "mastodon": 400, "bluesky": 250},
 			"banned_terms": ["spam", "Crypto Giveaway"], "approval_risk": 4, "critical_risk": 5, "approval_actions": ["thread", "edit"]}`,
-			SafetyPolicy{GlobalPerHour: 50, PerPostPerHour: 2, LengthLimits: map[string]int{"sim": 280, "mastodon": 400},
+			SafetyPolicy{GlobalPerHour: 50, PerPostPerHour: 2, LengthLimits: map[string]int{"sim": 280, "mastodon": 400, "bluesky": 250},
 				BannedTerms: []string{"spam", "Crypto Giveaway"}, ApprovalRisk: 4, CriticalRisk: 5,
 				ApprovalActions: []ActionType{ActionThread, ActionEdit}}},
 		{"approval actions replace the base's", with(func(p *SafetyPolicy) { p.ApprovalActions = []ActionType{ActionEdit} }),
@@ -214,12 +214,12 @@ func TestSafetyPolicyComplete(t *testing.T) {
 	p.BannedTerms = nil
 	c := p.Complete()
 	want := p
-	want.LengthLimits = map[string]int{PlatformSim: DefaultLengthLimit, PlatformMastodon: 400}
+	want.LengthLimits = map[string]int{PlatformSim: DefaultLengthLimit, PlatformMastodon: 400, PlatformBluesky: BlueskyTextLimit}
 	want.BannedTerms = []string{}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Complete() = %+v, want %+v", c, want)
 	}
-	for _, name := range []string{PlatformSim, PlatformMastodon, "other"} {
+	for _, name := range []string{PlatformSim, PlatformMastodon, PlatformBluesky, "other"} {
 		if c.LengthLimit(name) != p.LengthLimit(name) {
 			t.Errorf("%s: the completed policy's limit is %d, the policy's %d", name, c.LengthLimit(name), p.LengthLimit(name))
 		}

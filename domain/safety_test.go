@@ -32,7 +32,7 @@ func allowedAt(post string, at time.Time, n int) []AllowedChange {
 }
 
 func TestActionRisk(t *testing.T) {
-	for a, want := range map[ActionType]int{ActionComment: 1, ActionEdit: 2, ActionThread: 3, "unknown": 3} {
+	for a, want := range map[ActionType]int{ActionComment: 1, ActionEdit: 2, ActionQuote: 2, ActionThread: 3, "unknown": 3} {
 		if got := ActionRisk(a); got != want {
 			t.Errorf("ActionRisk(%q) = %d, want %d", a, got, want)
 		}
@@ -45,7 +45,7 @@ func TestActionRisk(t *testing.T) {
 func TestDefaultSafetyPolicy(t *testing.T) {
 	p := DefaultSafetyPolicy()
 	want := SafetyPolicy{GlobalPerHour: 600, PerPostPerHour: 3,
-		LengthLimits: map[string]int{"sim": 5000, "mastodon": 479},
+		LengthLimits: map[string]int{"sim": 5000, "mastodon": 479, "bluesky": 300},
 		BannedTerms:  []string{"guaranteed returns", "free money", "click here"},
 		ApprovalRisk: 5, CriticalRisk: 6, ApprovalActions: []ActionType{}}
 	if !reflect.DeepEqual(p, want) {
@@ -248,10 +248,29 @@ func TestArbitrateContent(t *testing.T) {
 		{"characters, not bytes: 479 four-byte runes", p, PlatformMastodon, []string{strings.Repeat("😀", 479)}, nil},
 		{"characters, not bytes: 480 two-byte runes", p, PlatformMastodon, []string{strings.Repeat("é", 480)},
 			[]string{"text 1 is 480 characters, over the mastodon limit of 479"}},
-		{"an unlisted platform gets the default", noLimits, PlatformMastodon, []string{strings.Repeat("a", 5000)}, nil},
-		{"an unlisted platform gets the default, over", noLimits, PlatformMastodon, []string{strings.Repeat("a", 5001)},
-			[]string{"text 1 is 5001 characters, over the mastodon limit of 5000"}},
-		{"a zero limit means the default", zeroLimit, PlatformMastodon, []string{strings.Repeat("a", 5000)}, nil},
+		// A policy that does not list a platform (one written before the platform existed, carried
+		// by an arbiter) holds its texts to the platform's own limit, not to sim's.
+		{"an unlisted platform gets its own default", noLimits, PlatformMastodon, []string{strings.Repeat("a", 479)}, nil},
+		{"an unlisted platform gets its own default, over", noLimits, PlatformMastodon, []string{strings.Repeat("a", 480)},
+			[]string{"text 1 is 480 characters, over the mastodon limit of 479"}},
+		{"an unlisted bluesky gets 300 graphemes", noLimits, PlatformBluesky, []string{strings.Repeat("a", 301)},
+			[]string{"text 1 is 301 graphemes, over the bluesky limit of 300"}},
+		{"an unlisted sim gets 5000", noLimits, PlatformSim, []string{strings.Repeat("a", 5000)}, nil},
+		{"a zero limit means the default", zeroLimit, PlatformMastodon, []string{strings.Repeat("a", 479)}, nil},
+		{"a zero limit means the default, over", zeroLimit, PlatformMastodon, []string{strings.Repeat("a", 480)},
+			[]string{"text 1 is 480 characters, over the mastodon limit of 479"}},
+		// Bluesky counts grapheme clusters: an emoji of several code points counts once.
+		{"bluesky: 300 graphemes is the limit", p, PlatformBluesky, []string{strings.Repeat("a", 300)}, nil},
+		{"bluesky: 301 is over", p, PlatformBluesky, []string{strings.Repeat("a", 301)},
+			[]string{"text 1 is 301 graphemes, over the bluesky limit of 300"}},
+		{"bluesky: 300 flags of 2 code points each", p, PlatformBluesky, []string{strings.Repeat("🇫🇷", 300)}, nil},
+		{"bluesky: 300 combining sequences", p, PlatformBluesky, []string{strings.Repeat("e\u0301", 300)}, nil},
+		{"bluesky: 301 flags is over", p, PlatformBluesky, []string{strings.Repeat("🇫🇷", 301)},
+			[]string{"text 1 is 301 graphemes, over the bluesky limit of 300"}},
+		{"mastodon counts code points: 240 flags are 480", p, PlatformMastodon, []string{strings.Repeat("🇫🇷", 240)},
+			[]string{"text 1 is 480 characters, over the mastodon limit of 479"}},
+		{"bluesky: within 300 graphemes but over 3000 bytes", p, PlatformBluesky, []string{strings.Repeat("👩‍👩‍👧‍👦", 200)},
+			[]string{"text 1 is 5000 bytes, over the bluesky limit of 3000 bytes"}},
 		{"each part of a thread is checked", p, PlatformMastodon, []string{"fine", strings.Repeat("a", 501), strings.Repeat("b", 600)},
 			[]string{"text 2 is 501 characters, over the mastodon limit of 479", "text 3 is 600 characters, over the mastodon limit of 479"}},
 		{"empty text", p, PlatformSim, []string{""}, []string{"text 1 is empty"}},
@@ -293,7 +312,7 @@ func TestArbitrateContent(t *testing.T) {
 func TestLengthLimit(t *testing.T) {
 	p := DefaultSafetyPolicy()
 	p.LengthLimits["neg"] = -1
-	for name, want := range map[string]int{PlatformSim: 5000, PlatformMastodon: 479, "other": DefaultLengthLimit, "neg": DefaultLengthLimit} {
+	for name, want := range map[string]int{PlatformSim: 5000, PlatformMastodon: 479, PlatformBluesky: 300, "other": DefaultLengthLimit, "neg": DefaultLengthLimit} {
 		if got := p.LengthLimit(name); got != want {
 			t.Errorf("LengthLimit(%q) = %d, want %d", name, got, want)
 		}

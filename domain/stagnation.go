@@ -37,7 +37,8 @@ func TierForScore(score float64) Tier {
 	}
 }
 
-// ActionForTier is the corrective action each tier calls for.
+// ActionForTier is the corrective action each tier calls for on the reference platform (sim);
+// ActionForTierOn gives a platform's.
 func ActionForTier(t Tier) ActionType {
 	switch t {
 	case Tier1:

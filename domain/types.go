@@ -16,14 +16,17 @@ const (
 	ActionComment ActionType = "comment"
 	ActionEdit    ActionType = "edit"
 	ActionThread  ActionType = "thread"
+	// ActionQuote is a new post that embeds the original with the tier-2 text: tier 2 on
+	// platforms that cannot edit (Bluesky). See CapabilitiesOf.
+	ActionQuote ActionType = "quote"
 )
 
 // ActionTypes lists the action types in a fixed order (never iterate a map for output).
-var ActionTypes = []ActionType{ActionComment, ActionEdit, ActionThread}
+var ActionTypes = []ActionType{ActionComment, ActionEdit, ActionQuote, ActionThread}
 
 // Valid reports whether a is one of the known action types.
 func (a ActionType) Valid() bool {
-	return a == ActionComment || a == ActionEdit || a == ActionThread
+	return a == ActionComment || a == ActionEdit || a == ActionQuote || a == ActionThread
 }
 
 // Tier is the severity of a post's stagnation; it decides the action.
@@ -96,8 +99,10 @@ type Post struct {
 	ID       string `json:"id"`
 	Platform string `json:"platform"`
 	// Agent is the account the automation acts as; monitors grade agents.
-	Agent       string   `json:"agent"`
-	CommentText string   `json:"comment_text"`
+	Agent       string `json:"agent"`
+	CommentText string `json:"comment_text"`
+	// EditText is the tier-2 text: the post's new text where tier 2 is an edit, the quote
+	// post's text where it is a quote (Bluesky).
 	EditText    string   `json:"edit_text"`
 	ThreadTexts []string `json:"thread_texts"`
 }

@@ -20,15 +20,6 @@ const (
 	MaxThreadParts = 10
 )
 
-// Platforms Resurge has adapters for.
-const (
-	PlatformSim      = "sim"
-	PlatformMastodon = "mastodon"
-)
-
-// KnownPlatform reports whether name is a platform Resurge has an adapter for.
-func KnownPlatform(name string) bool { return name == PlatformSim || name == PlatformMastodon }
-
 // ValidateID checks a post or agent ID: non-empty, at most MaxIDLen bytes, valid UTF-8, and no
 // spaces or control characters.
 func ValidateID(field, id string) error {
@@ -67,13 +58,16 @@ func validateBoundedText(field, text string, limit int, blank string) error {
 	return nil
 }
 
-// Validate checks a post: IDs, platform and every action text.
+// Validate checks a post: platform, IDs (ValidatePostID) and every action text.
 func (p Post) Validate() error {
 	if err := ValidateID("post.id", p.ID); err != nil {
 		return err
 	}
 	if !KnownPlatform(p.Platform) {
-		return fieldErr("post.platform", "unknown platform %q (known: %s, %s)", p.Platform, PlatformSim, PlatformMastodon)
+		return fieldErr("post.platform", "unknown platform %q (known: %s)", p.Platform, knownPlatforms())
+	}
+	if err := ValidatePostID("post.id", p.Platform, p.ID); err != nil {
+		return err
 	}
 	if err := ValidateID("post.agent", p.Agent); err != nil {
 		return err
@@ -130,7 +124,7 @@ func ValidateRecord(i int, r ActionRecord) error {
 	case !IsAutomationKey(r.Key) && !IsOperatorKey(r.Key):
 		return fieldErr(field+".idempotency_key", "must be \"sheal_\" (or an operator's \"op_\") and 32 hex digits, got %q", r.Key)
 	case !r.Action.Valid():
-		return fieldErr(field+".action_type", "must be comment, edit or thread, got %q", r.Action)
+		return fieldErr(field+".action_type", "must be comment, edit, quote or thread, got %q", r.Action)
 	case !r.Tier.Valid():
 		return fieldErr(field+".tier", "must be tier_1, tier_2 or tier_3, got %q", r.Tier)
 	case !r.Status.Valid():

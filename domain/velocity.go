@@ -8,12 +8,12 @@ import "time"
 const VelocityFloorPerHour = 1.0
 
 // PlatformReportsImpressions reports whether a platform's metrics include impressions. Mastodon's
-// do not (its statuses have no view counter; the adapter reports 0 impressions): its posts are
-// scored by VelocityStagnationScore. Every other platform, including an unnamed one (plan
-// requests and inputs written before platforms mattered), reports them and keeps the reference
-// formula, StagnationScore.
+// and Bluesky's do not (their posts have no view counter; the adapters report 0 impressions):
+// their posts are scored by VelocityStagnationScore. sim, and an unnamed platform (plan requests
+// and inputs written before platforms mattered), report them and keep the reference formula,
+// StagnationScore. See Capabilities.ReportsImpressions.
 func PlatformReportsImpressions(platform string) bool {
-	return platform != PlatformMastodon
+	return CapabilitiesOf(platform).ReportsImpressions
 }
 
 // StagnationScoreFor scores samples with the formula that fits the platform: StagnationScore

@@ -116,7 +116,7 @@ func TestVelocityStagnationScoreOrdersByTime(t *testing.T) {
 }
 
 func TestPlatformReportsImpressions(t *testing.T) {
-	for p, want := range map[string]bool{PlatformSim: true, "": true, "other": true, PlatformMastodon: false} {
+	for p, want := range map[string]bool{PlatformSim: true, "": true, "other": true, PlatformMastodon: false, PlatformBluesky: false} {
 		if got := PlatformReportsImpressions(p); got != want {
 			t.Errorf("PlatformReportsImpressions(%q) = %v, want %v", p, got, want)
 		}
@@ -139,8 +139,10 @@ func TestStagnationScoreForPlatformsWithImpressionsIsTheReference(t *testing.T) 
 				t.Errorf("input %d on %q: %v, want the reference %v", i, p, got, want)
 			}
 		}
-		if got, want := StagnationScoreFor(PlatformMastodon, in), VelocityStagnationScore(in); got != want {
-			t.Errorf("input %d on mastodon: %v, want the velocity score %v", i, got, want)
+		for _, p := range []string{PlatformMastodon, PlatformBluesky} {
+			if got, want := StagnationScoreFor(p, in), VelocityStagnationScore(in); got != want {
+				t.Errorf("input %d on %s: %v, want the velocity score %v", i, p, got, want)
+			}
 		}
 	}
 }

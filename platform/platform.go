@@ -1,6 +1,7 @@
 // Package platform defines what Resurge needs from a social platform and the errors a platform
 // call can end with. Adapters live in sub-packages: simclient (the simulated platform over
-// HTTP) and, later, mastodon.
+// HTTP), mastodon and bluesky; the helpers they share (reply description, redaction, retry
+// advice, transport classification) live here.
 package platform
 
 import (
@@ -28,6 +29,13 @@ type Platform interface {
 	// FindEffect looks for an effect already made with key on the post (verify-before-retry:
 	// used when a previous attempt's outcome is unknown). found is false when there is none.
 	FindEffect(ctx context.Context, postID, key string) (effect Effect, found bool, err error)
+}
+
+// Quoter is a Platform that can quote a post: publish a new post that embeds it, with text
+// (tier 2 on platforms that cannot edit; see domain.CapabilitiesOf). A repeated key produces no
+// second quote, and FindEffect finds the quote made with a key.
+type Quoter interface {
+	Quote(ctx context.Context, postID, text, key string) (Effect, error)
 }
 
 // Effect is what an action produced on the platform.

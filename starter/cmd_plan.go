@@ -17,10 +17,12 @@ Temporal. The request comes from --file F, the positional F, or stdin ("-" or no
    "log": [ ...records of the reference executor's persisted history... ],
    "config": {"window": "90m", "min_samples": 3, ...}}
 
-platform, samples, log and config are optional: platform (sim or mastodon, default sim)
-chooses the stagnation formula as the workflow does (Mastodon reports no impressions and is
-scored by engagement velocity); config overrides the defaults field by field. Bad input
-exits 2 with an error naming the field.
+platform, samples, log and config are optional: platform (sim, mastodon or bluesky, default
+sim) chooses the stagnation formula and the tiers' actions as the workflow does (Mastodon and
+Bluesky report no impressions and are scored by engagement velocity; Bluesky cannot edit, so
+its tier 2 is a quote, with its own key); config overrides the defaults field by field. A
+Bluesky post_id is the post's AT URI (at://<did>/app.bsky.feed.post/<rkey>), as its workflow
+names it. Bad input exits 2 with an error naming the field.
 `
 
 func runPlan(_ context.Context, e *env, args []string) error {

@@ -20,7 +20,7 @@ running), which applies it to every later request and keeps it across continue-a
 policy comes from --file F, the positional F, or stdin ("-" or nothing):
 
   {"global_per_hour": 600, "per_post_per_hour": 3,
-   "length_limits": {"sim": 5000, "mastodon": 479},
+   "length_limits": {"sim": 5000, "mastodon": 479, "bluesky": 300},
    "banned_terms": ["guaranteed returns", "free money", "click here"],
    "approval_risk": 5, "critical_risk": 6}
 
@@ -179,7 +179,7 @@ func printPolicy(w io.Writer, indent string, p domain.SafetyPolicy) {
 	for _, name := range slices.Sorted(maps.Keys(p.LengthLimits)) {
 		limits = append(limits, fmt.Sprintf("%s %d", name, p.LengthLimits[name]))
 	}
-	t.row(indent, "length_limits", fmt.Sprintf("%s (characters; other platforms %d)", strings.Join(limits, ", "), domain.DefaultLengthLimit))
+	t.row(indent, "length_limits", fmt.Sprintf("%s (characters; graphemes on %s)", strings.Join(limits, ", "), domain.PlatformBluesky))
 	terms := make([]string, len(p.BannedTerms))
 	for i, term := range p.BannedTerms {
 		terms[i] = fmt.Sprintf("%q", term)

@@ -27,8 +27,8 @@ before anything starts: if any row is bad, every bad row is printed with its lin
 and nothing starts (exit 2).
   CSV, with a header row:
     post_id,platform,agent,comment_text,edit_text,thread_texts[,window,min_samples,
-    sample_interval,comment_cooldown,edit_cooldown,thread_cooldown,max_actions_per_window,horizon,
-    approval_timeout]
+    sample_interval,comment_cooldown,edit_cooldown,thread_cooldown,quote_cooldown,
+    max_actions_per_window,horizon,approval_timeout]
     thread_texts holds the parts separated by " | "; an empty platform cell takes --platform and
     an empty configuration cell the flag's value.
   JSON: an array of {"post": {"id", "platform", "agent", "comment_text", "edit_text",
@@ -46,10 +46,10 @@ func runStart(ctx context.Context, e *env, args []string) error {
 	)
 	cfg := domain.DefaultConfig()
 	fs.StringVar(&post, "post", "", "`ID` of the post to watch")
-	fs.StringVar(&platform, "platform", domain.PlatformSim, "`platform` of the post: sim or mastodon (with --file: of rows that leave it empty)")
+	fs.StringVar(&platform, "platform", domain.PlatformSim, "`platform` of the post: sim, mastodon or bluesky (with --file: of rows that leave it empty)")
 	fs.StringVar(&agent, "agent", "", "`ID` of the agent: the account the automation acts as")
 	fs.StringVar(&comment, "comment", "", "`text` of the tier 1 action, a comment")
-	fs.StringVar(&edit, "edit", "", "`text` of the tier 2 action, the post's new text")
+	fs.StringVar(&edit, "edit", "", "`text` of the tier 2 action: the post's new text (on Bluesky, which cannot edit: the text of a quote post)")
 	fs.Var(&threads, "thread", "`text` of one part of the tier 3 action, a thread (repeat once per part)")
 	durationVar(fs, &cfg.Window, "window", "evaluation window")
 	fs.IntVar(&cfg.MinSamples, "min-samples", cfg.MinSamples, "samples inside the window needed to plan")
@@ -57,6 +57,7 @@ func runStart(ctx context.Context, e *env, args []string) error {
 	durationVar(fs, &cfg.CommentCooldown, "comment-cooldown", "minimum time between two comments")
 	durationVar(fs, &cfg.EditCooldown, "edit-cooldown", "minimum time between two edits")
 	durationVar(fs, &cfg.ThreadCooldown, "thread-cooldown", "minimum time between two threads")
+	durationVar(fs, &cfg.QuoteCooldown, "quote-cooldown", "minimum time between two quotes (Bluesky's tier 2)")
 	fs.IntVar(&cfg.MaxActionsPerWindow, "max-actions", cfg.MaxActionsPerWindow, "maximum actions per window")
 	durationVar(fs, &cfg.Horizon, "horizon", "how long the post is watched")
 	durationVar(fs, &cfg.ApprovalTimeout, "approval-timeout", "how long an action waits for a person's approval before it expires (never past the horizon)")
@@ -364,6 +365,7 @@ func flagForField(field string) string {
 		"config.comment_cooldown":       "--comment-cooldown",
 		"config.edit_cooldown":          "--edit-cooldown",
 		"config.thread_cooldown":        "--thread-cooldown",
+		"config.quote_cooldown":         "--quote-cooldown",
 		"config.max_actions_per_window": "--max-actions",
 		"config.horizon":                "--horizon",
 		"config.approval_timeout":       "--approval-timeout",

@@ -209,7 +209,7 @@ func TestDecodeJSONBadEntries(t *testing.T) {
 		{"config out of range", "[" + strings.TrimSuffix(ok, "}") + `, "config": {"max_actions_per_window": 0}}]`, 0, 1, "config.max_actions_per_window", "between"},
 		{"empty post id", "[" + jsonEntry("", "") + "]", 0, 1, "post.id", "must not be empty"},
 		{"oversized text", "[" + strings.Replace(ok, `"edit_text": "e"`, `"edit_text": "`+long+`"`, 1) + "]", 0, 1, "post.edit_text", "characters long"},
-		{"unknown platform", "[" + strings.Replace(ok, `"platform": "sim"`, `"platform": "bluesky"`, 1) + "]", 0, 1, "post.platform", "unknown platform"},
+		{"unknown platform", "[" + strings.Replace(ok, `"platform": "sim"`, `"platform": "myspace"`, 1) + "]", 0, 1, "post.platform", "unknown platform"},
 		{"duplicate post", "[\n" + ok + ",\n" + ok + "\n]", 1, 3, "post.id", "first at entry [0] (line 2)"},
 		{"empty file", " ", -1, 0, "", "empty"},
 		{"empty array", "[]", -1, 0, "", "no posts"},

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"resurge/domain"
 )
 
 // referenceHistory is an action log in the reference executor's persisted format (Python
@@ -205,4 +207,32 @@ func TestPlanMissingFileExits2(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	te.errLine(t)
+}
+
+// TestPlanBlueskyQuotes: on Bluesky the tier-2 plan is a quote with the quote's key, scored by
+// velocity; the post is named by its AT URI, and anything else is refused naming post_id.
+func TestPlanBlueskyQuotes(t *testing.T) {
+	const uri = "at://did:plc:ewvi7nxzyoun6zhxrhs64oiz/app.bsky.feed.post/3l3qo2vuowo2b"
+	// 20 engagements in the first 10 minutes, 6 in the next: the recent pace at 30%, tier 2.
+	samples := []string{
+		sample("2026-11-25T11:40:00Z", 0, 0),
+		sample("2026-11-25T11:50:00Z", 0, 20),
+		sample("2026-11-25T12:00:00Z", 0, 26),
+	}
+	req := strings.Replace(planRequest(samples, ""), `"post_id": "p1"`, `"post_id": "`+uri+`", "platform": "bluesky"`, 1)
+	te := newTestEnv(t, nil, req)
+	if code := te.run("plan"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, te.stderr)
+	}
+	var got map[string]any
+	te.oneJSON(t, &got)
+	if got["action_type"] != "quote" || got["tier"] != "tier_2" || got["eligible"] != true ||
+		got["idempotency_key"] != domain.IdempotencyKey(uri, domain.ActionQuote, domain.Tier2) {
+		t.Fatalf("plan %v, want an eligible tier-2 quote with the quote's key", got)
+	}
+	bad := strings.Replace(planRequest(samples, ""), `"post_id": "p1"`, `"post_id": "https://bsky.app/profile/alice.test/post/3l3qo2vuowo2b", "platform": "bluesky"`, 1)
+	te = newTestEnv(t, nil, bad)
+	if code := te.run("plan"); code != exitUsage || !strings.Contains(te.stderr.String(), "post_id") || !strings.Contains(te.stderr.String(), "AT URI") {
+		t.Fatalf("a bsky.app URL as post_id: exit %d, stderr %s", code, te.stderr)
+	}
 }

@@ -75,6 +75,7 @@ func (a *arbiterTest) decision(id string) domain.Decision {
 }
 
 func TestArbiterLockReleaseAndMalformedRelease(t *testing.T) {
+	simActions := domain.CapabilitiesOf(domain.PlatformSim).TierActions // the requests are on sim
 	a := newArbiterTest(t)
 	var locked, afterBadRelease, released ArbiterState
 	a.at(time.Minute, func() { a.arbitrate("before", arbitrationRequest("p1", "a1", domain.ActionComment)) })
@@ -82,7 +83,7 @@ func TestArbiterLockReleaseAndMalformedRelease(t *testing.T) {
 		a.env.SignalWorkflow(SignalLock, domain.LockRequest{Source: "monitor/a1", Reason: "systemic anomaly", Tier: 3, Confidence: 0.9})
 	})
 	a.at(3*time.Minute, func() {
-		for i, act := range domain.ActionTypes {
+		for i, act := range simActions {
 			a.arbitrate(fmt.Sprintf("locked-%d", i), arbitrationRequest(fmt.Sprintf("p%d", i+2), "a2", act))
 		}
 		locked = a.state()
@@ -105,7 +106,7 @@ func TestArbiterLockReleaseAndMalformedRelease(t *testing.T) {
 	if a.decision("before") != domain.DecisionAllow {
 		t.Fatalf("before the lock: want allow, got %+v", a.decisions["before"])
 	}
-	for i := range domain.ActionTypes {
+	for i := range simActions {
 		id := fmt.Sprintf("locked-%d", i)
 		if d := a.decisions[id]; d.Decision != domain.DecisionLock || !d.LockActive || d.Reasons[0] != "existing lock state is active" {
 			t.Fatalf("%s: want lock with the existing-lock reason, got %+v", id, d)

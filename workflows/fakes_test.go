@@ -60,6 +60,7 @@ type fakePlatform struct {
 	effectThenFail error
 	effects        map[string]int // key -> effects created
 	calls          []actionCall
+	quoted         []string // texts of quotes
 }
 
 type actionCall struct {
@@ -114,6 +115,14 @@ func (f *fakePlatform) Edit(_ context.Context, _, _, key string) (platform.Effec
 
 func (f *fakePlatform) Thread(_ context.Context, _ string, _ []string, key string) (platform.Effect, error) {
 	return f.act(domain.ActionThread, key)
+}
+
+// Quote makes the fake a platform.Quoter, as the Bluesky adapter is.
+func (f *fakePlatform) Quote(_ context.Context, _, text, key string) (platform.Effect, error) {
+	f.mu.Lock()
+	f.quoted = append(f.quoted, text)
+	f.mu.Unlock()
+	return f.act(domain.ActionQuote, key)
 }
 
 func (f *fakePlatform) FindEffect(_ context.Context, _, key string) (platform.Effect, bool, error) {

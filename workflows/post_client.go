@@ -42,10 +42,12 @@ func StartPost(ctx context.Context, c client.Client, in PostInput) (client.Workf
 
 func postStaticDetails(in PostInput) string {
 	c := in.Config
+	// The cooldowns of the actions the post's platform takes, tier by tier.
+	acts := domain.CapabilitiesOf(in.Post.Platform).TierActions
 	return fmt.Sprintf("sample every %s · window %s (≥ %d samples) · at most %d actions per window · "+
-		"cooldowns comment %s / edit %s / thread %s · watched for %s",
+		"cooldowns %s %s / %s %s / %s %s · watched for %s",
 		c.SampleInterval, c.Window, c.MinSamples, c.MaxActionsPerWindow,
-		c.CommentCooldown, c.EditCooldown, c.ThreadCooldown, c.Horizon)
+		acts[0], c.Cooldown(acts[0]), acts[1], c.Cooldown(acts[1]), acts[2], c.Cooldown(acts[2]), c.Horizon)
 }
 
 // QueryPostStatus asks a post workflow (running or closed) for its status.

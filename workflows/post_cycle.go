@@ -187,12 +187,14 @@ func (w *postWorkflow) findRecord(key string) *domain.ActionRecord {
 	return nil
 }
 
-// texts are what an action publishes: one text for comment and edit, the parts of a thread.
+// texts are what an action publishes: one text for a comment, an edit or a quote (the tier-2
+// text, as the edit's on platforms that cannot edit), the parts of a thread. (Only Bluesky posts
+// quote, and no workflow before them did: the quote case changes no existing history.)
 func (w *postWorkflow) texts(a domain.ActionType) []string {
 	switch a {
 	case domain.ActionComment:
 		return []string{w.in.Post.CommentText}
-	case domain.ActionEdit:
+	case domain.ActionEdit, domain.ActionQuote:
 		return []string{w.in.Post.EditText}
 	default:
 		return append([]string(nil), w.in.Post.ThreadTexts...)

@@ -96,6 +96,41 @@ func TestStallingPostGetsThreadAfterThreeSamples(t *testing.T) {
 	}
 }
 
+// A Bluesky post has no impressions and cannot be edited: its tier 2 is a quote post carrying
+// the tier-2 text, under the quote's own cooldown.
+func TestBlueskyTier2QuotesWithTheEditText(t *testing.T) {
+	// No impressions; 20 engagements in the first 10 minutes, 6 in the next 10: velocity score
+	// 0.7 at the third sample, tier 2.
+	slowing := func(at time.Time) (int64, int64) {
+		m := int64(at.Sub(testStart) / time.Minute)
+		if m <= 10 {
+			return 0, 2 * m
+		}
+		return 0, 20 + (m-10)*6/10
+	}
+	p := newPostTest(t, testStart, slowing, nil)
+	p.env.RegisterActivity(&activities.Activities{Platforms: map[string]platform.Platform{domain.PlatformBluesky: p.fake}, Safety: p.safety})
+	post := testPost()
+	post.ID, post.Platform = "at://did:plc:ewvi7nxzyoun6zhxrhs64oiz/app.bsky.feed.post/3l3qo2vuowo2b", domain.PlatformBluesky
+	p.stopAfter(25 * time.Minute)
+	sum := p.run(PostInput{Post: post, Config: domain.DefaultConfig()})
+
+	calls := p.fake.actionCalls()
+	if len(calls) != 1 || calls[0].Action != domain.ActionQuote || calls[0].Key != domain.IdempotencyKey(post.ID, domain.ActionQuote, domain.Tier2) {
+		t.Fatalf("want one quote with the quote's key, got %+v", calls)
+	}
+	if len(p.fake.quoted) != 1 || p.fake.quoted[0] != post.EditText {
+		t.Fatalf("quoted %q, want the tier-2 text %q", p.fake.quoted, post.EditText)
+	}
+	reqs, _, _ := p.safety.snapshot()
+	if len(reqs) != 1 || reqs[0].Action != domain.ActionQuote || len(reqs[0].Texts) != 1 || reqs[0].Texts[0] != post.EditText {
+		t.Fatalf("arbitration requests %+v, want one quote of the tier-2 text", reqs)
+	}
+	if len(sum.Actions) != 1 || sum.Actions[0].Action != domain.ActionQuote || sum.Actions[0].Status != domain.StatusSuccess {
+		t.Fatalf("log %+v", sum.Actions)
+	}
+}
+
 func TestNoActionInsideCooldownAndOneRightAfter(t *testing.T) {
 	p := newPostTest(t, testStart, stalling(testStart), nil)
 	// The first thread fails for good (a 400): the key is not a duplicate, so only the thread
