@@ -33,6 +33,70 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
+// ServerNow is the server's clock when it sent a reply: the reply's Date header (RFC 9110
+// §6.6.1), else local when it has none or an unreadable one. Retry-After dates and rate-limit
+// reset times are the server's clock readings; measured against a client clock that runs two
+// minutes ahead, a reset one minute away would look past and the client would not wait at all.
+// Measured against the Date header, the delay is right whatever the local clock says (the reply
+// took a moment to arrive: the delay is at most that much too long, never too short).
+func ServerNow(h http.Header, local time.Time) time.Time {
+	if v := h.Get("Date"); v != "" {
+		if t, err := http.ParseTime(v); err == nil {
+			return t
+		}
+	}
+	return local
+}
+
+// RetryAfter is the delay a reply's Retry-After header asks for, against the server's clock
+// (ServerNow); 0 when there is none.
+func RetryAfter(h http.Header, local time.Time) time.Duration {
+	return ParseRetryAfter(h.Get("Retry-After"), ServerNow(h, local))
+}
+
+// RateLimitDelay is how long a rate-limited (429) reply asks the client to wait, against the
+// server's clock (ServerNow): its Retry-After, else the reset of its rate-limit window, from
+// RateLimit-Reset (Bluesky's PDS sends Unix seconds) or X-RateLimit-Reset (Mastodon sends an
+// ISO 8601 time; some compatible servers Unix seconds). 0 when the reply gives no advice.
+func RateLimitDelay(h http.Header, local time.Time) time.Duration {
+	now := ServerNow(h, local)
+	if d := ParseRetryAfter(h.Get("Retry-After"), now); d > 0 {
+		return d
+	}
+	for _, name := range []string{"RateLimit-Reset", "X-RateLimit-Reset"} {
+		if d := ParseRateLimitReset(h.Get(name), now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// unixSecondsFloor tells a reset given as Unix seconds (2001 on) from one given as seconds
+// from now (the IETF draft's RateLimit-Reset): no window lasts 31 years.
+const unixSecondsFloor = 1_000_000_000
+
+// ParseRateLimitReset reads a rate-limit reset header: an RFC 3339 / ISO 8601 time, Unix
+// seconds, or (a number below a billion) seconds from now. The delay is the time from now until
+// then, capped at MaxRetryAfter; 0 when it is past or unreadable.
+func ParseRateLimitReset(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var at time.Time
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		at = t
+	} else if secs, err := strconv.ParseInt(v, 10, 64); err == nil && secs > 0 {
+		if secs < unixSecondsFloor {
+			return time.Duration(min(secs, int64(MaxRetryAfter/time.Second))) * time.Second
+		}
+		at = time.Unix(secs, 0)
+	} else {
+		return 0
+	}
+	return min(max(at.Sub(now), 0), MaxRetryAfter)
+}
+
 // TransportCode classifies a call that got no (complete) reply: a timeout, or a network error
 // (connection refused or reset, TLS failure, ...). Both are transient, and since the outcome is
 // unknown an action's retry must verify first.

@@ -5,16 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
-	"time"
 
 	"resurge/platform"
 )
 
 // statusError classifies a non-2xx reply:
 //
-//	429                 rate_limit, waiting as Retry-After or X-RateLimit-Reset says
+//	429                 rate_limit, waiting as Retry-After or X-RateLimit-Reset says (measured
+//	                    against the reply's Date, not the local clock: platform.RateLimitDelay)
 //	5xx                 service_unavailable (Retry-After honoured when present)
 //	408                 timeout
 //	400                 bad_request
@@ -25,17 +23,13 @@ import (
 //	3xx and the rest    unexpected_status (a redirect is never followed)
 func (c *Client) statusError(what string, ep endpoint, resp *http.Response, body []byte) *platform.Error {
 	e := &platform.Error{Status: resp.StatusCode, Message: c.redact(what + ": " + describeBody(body, c.redact))}
-	now := c.now()
 	switch s := resp.StatusCode; {
 	case s == http.StatusTooManyRequests:
 		e.Code = platform.CodeRateLimit
-		e.RetryAfter = platform.ParseRetryAfter(resp.Header.Get("Retry-After"), now)
-		if e.RetryAfter == 0 {
-			e.RetryAfter = parseRateLimitReset(resp.Header.Get("X-RateLimit-Reset"), now)
-		}
+		e.RetryAfter = platform.RateLimitDelay(resp.Header, c.now())
 	case s >= 500 && s <= 599:
 		e.Code = platform.CodeServiceUnavailable
-		e.RetryAfter = platform.ParseRetryAfter(resp.Header.Get("Retry-After"), now)
+		e.RetryAfter = platform.RetryAfter(resp.Header, c.now())
 	case s == http.StatusRequestTimeout:
 		e.Code = platform.CodeTimeout
 	case s == http.StatusBadRequest:
@@ -79,34 +73,6 @@ func (c *Client) transportError(what string, err error) *platform.Error {
 // invalid is a 2xx reply the client cannot use.
 func (c *Client) invalid(what, format string, args ...any) *platform.Error {
 	return &platform.Error{Code: platform.CodeInvalidResponse, Message: c.redact(what + ": " + fmt.Sprintf(format, args...))}
-}
-
-// parseRateLimitReset reads X-RateLimit-Reset: Mastodon sends an ISO 8601 time
-// ("2025-03-01T12:05:00.000Z"); some compatible servers send Unix seconds. The delay is the time
-// until then (0 when it is past or unreadable).
-func parseRateLimitReset(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return untilCapped(t, now)
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil && secs > 0 {
-		return untilCapped(time.Unix(secs, 0), now)
-	}
-	return 0
-}
-
-func secondsDelay(secs int64) time.Duration {
-	if secs <= 0 {
-		return 0
-	}
-	return time.Duration(min(secs, int64(platform.MaxRetryAfter/time.Second))) * time.Second
-}
-
-func untilCapped(t, now time.Time) time.Duration {
-	return min(max(t.Sub(now), 0), platform.MaxRetryAfter)
 }
 
 // describeBody renders an error reply for a message: Mastodon's {"error", "error_description"}

@@ -56,6 +56,24 @@ func TestMetrics(t *testing.T) {
 	checkAuth(t, reqs)
 }
 
+// Mastodon 4.5 and later report quotes_count: quotes count as engagement, like Bluesky's. Older
+// servers send no quotes_count, which counts 0 (TestMetrics).
+func TestMetricsCountQuotes(t *testing.T) {
+	f := newFakeMastodon(t)
+	f.mu.Lock()
+	f.quotes = true
+	f.statuses[postID].Quotes = 4
+	f.mu.Unlock()
+	s, err := newClient(t, f.URL()).Metrics(ctx, postID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 12 favourites + 3 reblogs + 4 quotes + 0 replies.
+	if s.Engagements != 19 {
+		t.Fatalf("engagements %d, want 19 (quotes counted)", s.Engagements)
+	}
+}
+
 // Replies count as engagement, except the automation's own: its comments and first thread
 // parts (later parts are not direct replies, and Mastodon does not count them).
 func TestMetricsExcludeOwnReplies(t *testing.T) {

@@ -41,6 +41,8 @@ type statusJSON struct {
 	RepliesCount    json.RawMessage `json:"replies_count"`
 	ReblogsCount    json.RawMessage `json:"reblogs_count"`
 	FavouritesCount json.RawMessage `json:"favourites_count"`
+	// QuotesCount is sent by Mastodon 4.5 and later only.
+	QuotesCount json.RawMessage `json:"quotes_count"`
 }
 
 type mediaJSON struct {
@@ -94,10 +96,11 @@ func (raw statusJSON) status() (status, error) {
 }
 
 // counters are a status's public counters.
-type counters struct{ Replies, Reblogs, Favourites int64 }
+type counters struct{ Replies, Reblogs, Favourites, Quotes int64 }
 
 // counters decodes replies_count, reblogs_count and favourites_count: whole, finite and
-// non-negative numbers, all present.
+// non-negative numbers, all present; and quotes_count, which only Mastodon 4.5 and later send
+// (absent or null, it counts 0; present, it must be such a number too).
 func (s status) counters() (counters, error) {
 	var c counters
 	var err error
@@ -109,6 +112,11 @@ func (s status) counters() (counters, error) {
 	}
 	if c.Favourites, err = domain.DecodeCounter("favourites_count", s.raw.FavouritesCount); err != nil {
 		return c, err
+	}
+	if q := strings.TrimSpace(string(s.raw.QuotesCount)); q != "" && q != "null" {
+		if c.Quotes, err = domain.DecodeCounter("quotes_count", s.raw.QuotesCount); err != nil {
+			return c, err
+		}
 	}
 	return c, nil
 }

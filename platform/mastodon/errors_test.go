@@ -118,6 +118,16 @@ func TestRateLimitDelay(t *testing.T) {
 		{"unreadable reset", []string{"X-RateLimit-Reset", "soon"}, 0},
 		{"no advice", nil, 0},
 		{"absurd advice is capped at a day", []string{"Retry-After", "99999999999"}, 24 * time.Hour},
+		// The reset is the server's clock reading: it is measured against the reply's Date. A
+		// client clock two minutes ahead of the server still waits the 60 s left.
+		{"client clock ahead: reset against Date", []string{"Date", clientNow.Add(-2 * time.Minute).Format(http.TimeFormat),
+			"X-RateLimit-Reset", clientNow.Add(-time.Minute).Format(time.RFC3339)}, time.Minute},
+		{"client clock behind: reset against Date", []string{"Date", clientNow.Add(3 * time.Minute).Format(http.TimeFormat),
+			"X-RateLimit-Reset", clientNow.Add(4 * time.Minute).Format(time.RFC3339)}, time.Minute},
+		{"Retry-After date against Date", []string{"Date", clientNow.Add(-2 * time.Minute).Format(http.TimeFormat),
+			"Retry-After", clientNow.Add(-90 * time.Second).Format(http.TimeFormat)}, 30 * time.Second},
+		{"no Date: the local clock", []string{"Date", "", "X-RateLimit-Reset", reset.Format(time.RFC3339)}, 90 * time.Second},
+		{"unreadable Date: the local clock", []string{"Date", "yesterday", "X-RateLimit-Reset", reset.Format(time.RFC3339)}, 90 * time.Second},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -226,6 +236,8 @@ func TestInvalidResponses(t *testing.T) {
 		{"a string count", status(`"replies_count":0,"reblogs_count":"1","favourites_count":2`)},
 		{"a negative count", status(`"replies_count":0,"reblogs_count":-1,"favourites_count":2`)},
 		{"a fractional count", status(`"replies_count":0,"reblogs_count":1.5,"favourites_count":2`)},
+		{"a string quotes_count", status(counts + `,"quotes_count":"3"`)},
+		{"a negative quotes_count", status(counts + `,"quotes_count":-3`)},
 	}
 	for _, tc := range tests {
 		c := fixedServer(t, fixed(200, tc.body, "Content-Type", "application/json"))

@@ -38,8 +38,10 @@ type fakeMastodon struct {
 	// honorKeys: replay a known Idempotency-Key as Mastodon does; false plays a compatible
 	// server that ignores it.
 	honorKeys bool
-	keys      map[string]string // Idempotency-Key -> status ID
-	requests  []request
+	// quotes plays Mastodon 4.5 and later, which report quotes_count.
+	quotes   bool
+	keys     map[string]string // Idempotency-Key -> status ID
+	requests []request
 	// before may answer a request itself (return true) before the fake handles it.
 	before func(w http.ResponseWriter, r *http.Request, req request) bool
 	// afterCreate may replace the reply to a POST that created a status (return true): e.g.
@@ -62,6 +64,7 @@ type fakeStatus struct {
 	MediaIDs                 []string
 	Poll                     bool
 	Favourites, Reblogs      int
+	Quotes                   int // sent as quotes_count when the fake is Mastodon 4.5 (quotes)
 	CreatedAt                time.Time
 	EditedAt                 *time.Time
 }
@@ -236,11 +239,13 @@ func (f *fakeMastodon) serve(w http.ResponseWriter, r *http.Request) {
 func (f *fakeMastodon) rateHeaders(w http.ResponseWriter) {
 	f.mu.Lock()
 	reset := f.now.Add(5 * time.Minute).Format("2006-01-02T15:04:05.000000Z")
+	date := f.now.Format(http.TimeFormat)
 	remaining := 300 - len(f.requests)
 	f.mu.Unlock()
 	w.Header().Set("X-RateLimit-Limit", "300")
 	w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(max(remaining, 0)))
 	w.Header().Set("X-RateLimit-Reset", reset)
+	w.Header().Set("Date", date)
 }
 
 func (f *fakeMastodon) get(w http.ResponseWriter, id string) {
@@ -421,7 +426,7 @@ func (f *fakeMastodon) statusJSON(s *fakeStatus) map[string]any {
 				map[string]any{"title": "no", "votes_count": 4}}, "emojis": []any{}}
 	}
 	acct := f.accountJSON(s.AccountID)
-	return map[string]any{
+	out := map[string]any{
 		"id": s.ID, "created_at": mastodonTime(s.CreatedAt), "in_reply_to_id": inReplyTo,
 		"in_reply_to_account_id": inReplyToAccount, "sensitive": s.Sensitive, "spoiler_text": s.SpoilerText,
 		"visibility": s.Visibility, "language": s.Language,
@@ -433,6 +438,10 @@ func (f *fakeMastodon) statusJSON(s *fakeStatus) map[string]any {
 		"application": map[string]any{"name": "resurge", "website": nil}, "account": acct,
 		"media_attachments": media, "mentions": []any{}, "tags": []any{}, "emojis": []any{}, "card": nil, "poll": poll,
 	}
+	if f.quotes {
+		out["quotes_count"] = s.Quotes
+	}
+	return out
 }
 
 var hashtag = regexp.MustCompile(`(^|\s)#(\w+)`)

@@ -40,11 +40,16 @@ func fixedServer(t *testing.T, h http.HandlerFunc) *mastodon.Client {
 	return newClient(t, srv.URL)
 }
 
-// fixed answers with status, body and headers (pairs of name, value).
+// fixed answers with status, body and headers (pairs of name, value). Its Date is the client's
+// clock unless the headers give one ("Date", "" sends none).
 func fixed(status int, body string, headers ...string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", clientNow.Format(http.TimeFormat))
 		for i := 0; i+1 < len(headers); i += 2 {
 			w.Header().Set(headers[i], headers[i+1])
+			if headers[i] == "Date" && headers[i+1] == "" {
+				w.Header()["Date"] = nil // the server sends none
+			}
 		}
 		w.WriteHeader(status)
 		w.Write([]byte(body))

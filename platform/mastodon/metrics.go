@@ -8,7 +8,7 @@ import (
 
 // Metrics reads the post's counters from GET /api/v1/statuses/:id:
 //
-//	engagements = favourites_count + reblogs_count + (replies_count - own replies)
+//	engagements = favourites_count + reblogs_count + quotes_count + (replies_count - own replies)
 //	impressions = 0 (Mastodon has none; the planner scores Mastodon posts by velocity)
 //
 // Own replies are the automation's: the post's descendants (GET /api/v1/statuses/:id/context)
@@ -17,7 +17,10 @@ import (
 // replies Mastodon counts in replies_count. Comments and first thread parts are such replies;
 // later thread parts reply to the part before and are not counted by Mastodon in the first
 // place. The context is only read when the post has replies. A deleted post (404 or 410) is
-// platform.CodePostGone. The sample is stamped with the client's clock.
+// platform.CodePostGone. quotes_count (quote posts of it, Mastodon 4.5 and later; 0 on older
+// servers, which have no quotes) counts like Bluesky's quotes; the automation never quotes on
+// Mastodon, so there is nothing of its own to subtract. The sample is stamped with the client's
+// clock.
 func (c *Client) Metrics(ctx context.Context, postID string) (domain.MetricsSample, error) {
 	s, err := c.getStatus(ctx, endpointMetrics, postID)
 	if err != nil {
@@ -38,7 +41,7 @@ func (c *Client) Metrics(ctx context.Context, postID string) (domain.MetricsSamp
 	return domain.MetricsSample{
 		At:          c.now().UTC(),
 		Impressions: 0,
-		Engagements: n.Favourites + n.Reblogs + replies,
+		Engagements: n.Favourites + n.Reblogs + n.Quotes + replies,
 	}, nil
 }
 
