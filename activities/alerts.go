@@ -58,13 +58,22 @@ func (a *Activities) SendAlert(ctx context.Context, alert domain.Alert) error {
 		logger = slog.Default()
 	}
 	level := slog.LevelWarn
-	if alert.Severity == domain.SeverityCritical {
+	switch alert.Severity {
+	case domain.SeverityCritical:
 		level = slog.LevelError
+	case domain.SeverityInfo:
+		level = slog.LevelInfo
 	}
 	// Log once per alert, not once per retry of the webhook.
 	if activity.GetInfo(ctx).Attempt == 1 {
-		logger.Log(ctx, level, "ALERT "+alert.Type, "severity", alert.Severity, "agent", alert.Agent,
-			"tier", alert.Tier, "confidence", alert.Confidence, "triggers", alert.Recommendation.TriggerMetrics)
+		attrs := []any{"severity", alert.Severity, "agent", alert.Agent, "tier", alert.Tier, "confidence", alert.Confidence}
+		if p := alert.Approval; p != nil {
+			// A person has to act on it: say what and how.
+			attrs = append(attrs, "post", p.PostID, "action", p.Action, "until", p.Until, "approve", p.ApproveCommand, "reject", p.RejectCommand)
+		} else {
+			attrs = append(attrs, "triggers", alert.Recommendation.TriggerMetrics)
+		}
+		logger.Log(ctx, level, "ALERT "+alert.Type, attrs...)
 		sink.remember(alert)
 	}
 	if sink.WebhookURL == "" {

@@ -304,3 +304,33 @@ func TestAlertSinkConcurrent(t *testing.T) {
 		t.Fatalf("kept %d", n)
 	}
 }
+
+// TestSendAlertApprovalRequested: an approval request is logged at info level with what waits
+// and the commands that answer it, and posted to the webhook whole.
+func TestSendAlertApprovalRequested(t *testing.T) {
+	logger, buf := bufLogger()
+	hook, srv := newWebhook(t, http.StatusNoContent)
+	acts := &Activities{Alerts: &AlertSink{Logger: logger, WebhookURL: srv.URL}}
+	pending := &domain.PendingApproval{PostID: "p1", Agent: "a1", Platform: domain.PlatformSim, Action: domain.ActionThread,
+		Tier: domain.Tier3, Key: "sheal_2304be7ef58ba8f0e6dd06cb68632a31", Texts: []string{"1/2", "2/2"},
+		Since: alertTime, Until: alertTime.Add(6 * time.Hour),
+		ApproveCommand: "go run ./starter approve p1 --key sheal_2304be7ef58ba8f0e6dd06cb68632a31 --operator NAME --reason WHY",
+		RejectCommand:  "go run ./starter reject p1 --key sheal_2304be7ef58ba8f0e6dd06cb68632a31 --operator NAME --reason WHY"}
+	alert := domain.Alert{Type: domain.AlertApprovalRequested, Severity: domain.SeverityInfo, Tier: 3, Agent: "a1", Timestamp: alertTime, Approval: pending}
+	if err := sendAlert(t, acts, alert); err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(bytes.TrimSpace(buf.Bytes()), &rec); err != nil {
+		t.Fatalf("log line %q: %v", buf, err)
+	}
+	if rec["level"] != "INFO" || rec["msg"] != "ALERT approval_requested" || rec["post"] != "p1" || rec["action"] != "thread" ||
+		rec["approve"] != pending.ApproveCommand || rec["reject"] != pending.RejectCommand {
+		t.Fatalf("log line %v", rec)
+	}
+	var got domain.Alert
+	if len(hook.bodies) != 1 || json.Unmarshal(hook.bodies[0], &got) != nil || got.Approval == nil ||
+		got.Approval.Key != pending.Key || len(got.Approval.Texts) != 2 || got.Approval.ApproveCommand != pending.ApproveCommand {
+		t.Fatalf("webhook got %s", hook.bodies)
+	}
+}

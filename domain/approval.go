@@ -3,7 +3,10 @@ package domain
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 	"unicode"
@@ -174,4 +177,83 @@ func joinNames[T ~string](names []T) string {
 		out[i] = string(n)
 	}
 	return strings.Join(out, ", ")
+}
+
+// PendingApproval is an action awaiting a person's approval: what a post shows while it waits
+// and what the approval_requested alert carries.
+type PendingApproval struct {
+	PostID   string     `json:"post_id"`
+	Agent    string     `json:"agent"`
+	Platform string     `json:"platform"`
+	Action   ActionType `json:"action_type"`
+	Tier     Tier       `json:"tier"`
+	Key      string     `json:"idempotency_key"`
+	// Texts are what the action would publish.
+	Texts []string `json:"texts"`
+	Score float64  `json:"stagnation_score"`
+	// Reasons are the arbiter's: why a person must decide.
+	Reasons []string `json:"reasons"`
+	// Since is when the arbiter asked for approval; Until when the request expires.
+	Since time.Time `json:"since"`
+	Until time.Time `json:"until"`
+	// The commands that answer it.
+	ApproveCommand string `json:"approve_command"`
+	RejectCommand  string `json:"reject_command"`
+}
+
+// DecodeApprovalAnswer decodes and validates the payload of an approve or reject signal
+// (signal names it in errors): one JSON object with ApprovalAnswer's fields and no others, so
+// that a misspelt "idempotency_key" is refused rather than ignored.
+func DecodeApprovalAnswer(signal string, data []byte) (ApprovalAnswer, error) {
+	var a ApprovalAnswer
+	if err := decodeSignal(signal, data, &a, "operator, reason, idempotency_key"); err != nil {
+		return ApprovalAnswer{}, err
+	}
+	return a, a.Validate(signal)
+}
+
+// DecodeOperatorRequest decodes and validates the payload of an act signal to post p.
+func DecodeOperatorRequest(p Post, data []byte) (OperatorRequest, error) {
+	var r OperatorRequest
+	if err := decodeSignal("act", data, &r, "operator, reason, action, request_id, texts"); err != nil {
+		return OperatorRequest{}, err
+	}
+	return r, r.Validate(p)
+}
+
+// decodeSignal decodes a person's signal payload strictly into v.
+func decodeSignal(signal string, data []byte, v any, known string) error {
+	switch t := strings.TrimSpace(string(data)); {
+	case t == "" || t == "null":
+		return fmt.Errorf("%s: the payload must be a JSON object with %s", signal, known)
+	case len(data) > MaxPolicyBytes:
+		return fmt.Errorf("%s: the payload is %d bytes, the limit is %d", signal, len(data), MaxPolicyBytes)
+	}
+	err := strictUnmarshal(data, v)
+	if err == nil {
+		return nil
+	}
+	const unknown = `json: unknown field "`
+	if msg := err.Error(); strings.HasPrefix(msg, unknown) {
+		name := strings.TrimSuffix(strings.TrimPrefix(msg, unknown), `"`)
+		return fieldErr(signal+"."+name, "unknown field (known: %s)", known)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return fieldErr(signal+"."+te.Field, "must be %s, got %s", jsonKind(te.Type.Kind()), te.Value)
+	}
+	return fmt.Errorf("%s: the payload must be a JSON object with %s: %w", signal, known, err)
+}
+
+// jsonKind names what a Go kind is in JSON, for errors.
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "a " + k.String()
 }

@@ -74,8 +74,11 @@ func (h AgentHealth) Validate() error {
 const (
 	AlertSystemicAnomaly = "systemic_anomaly"
 	AlertAnomaly         = "anomaly"
-	SeverityCritical     = "critical"
-	SeverityWarning      = "warning"
+	// AlertApprovalRequested: a post's action awaits a person's approval (severity info).
+	AlertApprovalRequested = "approval_requested"
+	SeverityCritical       = "critical"
+	SeverityWarning        = "warning"
+	SeverityInfo           = "info"
 )
 
 // Alert is what monitors raise: a tier 1/2 anomaly (warning) or a tier 3 systemic anomaly that
@@ -92,6 +95,9 @@ type Alert struct {
 	Recommendation Recommendation `json:"recommendation"`
 	// Brief is set on systemic alerts.
 	Brief *DiagnosticBrief `json:"brief,omitempty"`
+	// Approval is set on approval_requested alerts: the post, the action, its texts and the
+	// commands that approve or reject it.
+	Approval *PendingApproval `json:"approval,omitempty"`
 }
 
 // DiagnosticBrief explains a systemic alert.

@@ -54,6 +54,9 @@ type DecisionRecord struct {
 	Action   domain.ActionType          `json:"action"`
 	Key      string                     `json:"idempotency_key"`
 	Decision domain.ArbitrationDecision `json:"decision"`
+	// Autonomous is false, and Operator set, for a person's action.
+	Autonomous *bool  `json:"autonomous,omitempty"`
+	Operator   string `json:"operator,omitempty"`
 }
 
 // ArbiterCounters count what the arbiter did since it first started.
@@ -68,6 +71,12 @@ type ArbiterCounters struct {
 	// PolicyUpdates counts the set-policy signals applied, RejectedPolicies those rejected.
 	PolicyUpdates    int `json:"policy_updates"`
 	RejectedPolicies int `json:"rejected_policies"`
+	// ApprovalRequests counts the denials for want of approval only (within Denied).
+	ApprovalRequests int `json:"approval_requests"`
+	// OperatorAllowed and OperatorDenied count people's actions (approved, or an operator's
+	// own): apart from Allowed and Denied, and never in the budgets of autonomous changes.
+	OperatorAllowed int `json:"operator_allowed"`
+	OperatorDenied  int `json:"operator_denied"`
 }
 
 // ArbiterCarry is the state carried over continue-as-new.

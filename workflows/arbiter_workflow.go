@@ -212,7 +212,7 @@ func (a *arbiter) applyPolicy(ctx workflow.Context, raw json.RawMessage) {
 	a.c.Counters.PolicyUpdates++
 	a.c.PolicySetAt = workflow.Now(ctx)
 	workflow.GetLogger(ctx).Info("safety policy set", "global_per_hour", p.GlobalPerHour, "per_post_per_hour", p.PerPostPerHour,
-		"approval_risk", p.ApprovalRisk, "critical_risk", p.CriticalRisk, "banned_terms", len(p.BannedTerms))
+		"approval_risk", p.ApprovalRisk, "critical_risk", p.CriticalRisk, "banned_terms", len(p.BannedTerms), "approval_actions", p.ApprovalActions)
 }
 
 func (a *arbiter) rejectSignal(ctx workflow.Context, what string, err error) {
@@ -232,13 +232,25 @@ func (a *arbiter) arbitrate(ctx workflow.Context, req domain.ArbitrationRequest)
 	now := workflow.Now(ctx)
 	a.pruneAllowed(now)
 	d := domain.Arbitrate(a.in.Policy, a.view(), req, now)
-	switch d.Decision {
-	case domain.DecisionAllow:
+	switch {
+	case !req.IsAutonomous():
+		// A person's action (approved, or an operator's own): counted apart, and never in the
+		// budgets of autonomous changes. Only requests that say so take this branch, so
+		// histories from before people could act replay unchanged.
+		if d.Allowed() {
+			a.c.Counters.OperatorAllowed++
+		} else {
+			a.c.Counters.OperatorDenied++
+		}
+	case d.Decision == domain.DecisionAllow:
 		a.c.Counters.Allowed++
 		a.c.Allowed = append(a.c.Allowed, domain.AllowedChange{PostID: req.PostID, At: now})
-	case domain.DecisionDeny:
+	case d.Decision == domain.DecisionDeny:
 		a.c.Counters.Denied++
-	case domain.DecisionLock:
+		if d.RequiresApproval {
+			a.c.Counters.ApprovalRequests++
+		}
+	case d.Decision == domain.DecisionLock:
 		a.c.Counters.Locked++
 		if !a.c.Lock.Active {
 			// The request itself called for a lock: the lock state turns on.
@@ -249,7 +261,8 @@ func (a *arbiter) arbitrate(ctx workflow.Context, req domain.ArbitrationRequest)
 			}
 		}
 	}
-	a.c.Recent = append(a.c.Recent, DecisionRecord{Post: req.PostID, Agent: req.Agent, Action: req.Action, Key: req.Key, Decision: d})
+	a.c.Recent = append(a.c.Recent, DecisionRecord{Post: req.PostID, Agent: req.Agent, Action: req.Action, Key: req.Key, Decision: d,
+		Autonomous: req.Autonomous, Operator: req.Operator})
 	if len(a.c.Recent) > maxRecentDecisions {
 		a.c.Recent = a.c.Recent[len(a.c.Recent)-maxRecentDecisions:]
 	}
@@ -288,10 +301,14 @@ func (a *arbiter) updateUI(ctx workflow.Context) {
 		}
 	}
 	cn := a.c.Counters
-	fmt.Fprintf(&b, "\n\nallowed %d · denied %d · locked %d · rejected releases %d", cn.Allowed, cn.Denied, cn.Locked, cn.RejectedReleases)
+	fmt.Fprintf(&b, "\n\nallowed %d · denied %d (%d for approval) · locked %d · rejected releases %d", cn.Allowed, cn.Denied, cn.ApprovalRequests, cn.Locked, cn.RejectedReleases)
+	fmt.Fprintf(&b, "\n\noperators' actions (not autonomous, outside the budgets): allowed %d · denied %d", cn.OperatorAllowed, cn.OperatorDenied)
 	p := a.in.Policy
 	fmt.Fprintf(&b, "\n\npolicy: %d changes/h in all, %d/h per post, approval at risk %d, lock at risk %d, %d banned terms",
 		p.GlobalPerHour, p.PerPostPerHour, p.ApprovalRisk, p.CriticalRisk, len(p.BannedTerms))
+	if len(p.ApprovalActions) > 0 {
+		fmt.Fprintf(&b, ", approval for every %v", p.ApprovalActions)
+	}
 	if !a.c.PolicySetAt.IsZero() {
 		fmt.Fprintf(&b, " (set at %s, %d updates)", clock(a.c.PolicySetAt), cn.PolicyUpdates)
 	}

@@ -411,3 +411,76 @@ func TestArbiterPolicySurvivesContinueAsNew(t *testing.T) {
 		t.Fatalf("state after continue-as-new: %+v", st)
 	}
 }
+
+// TestArbiterPeoplesActions: a person's request (autonomous: false) passes the lock, is
+// counted apart, never fills the autonomous budgets, and is still refused for a banned term;
+// a request the automation makes with an operator key is rejected by the validator. A deny
+// for want of approval says so.
+func TestArbiterPeoplesActions(t *testing.T) {
+	a := newArbiterTest(t)
+	policy := domain.DefaultSafetyPolicy()
+	policy.ApprovalActions = []domain.ActionType{domain.ActionThread}
+	person := func(post string, action domain.ActionType, key string) domain.ArbitrationRequest {
+		r := arbitrationRequest(post, "a1", action)
+		r.Key, r.Autonomous, r.Operator, r.OperatorReason = key, domain.NotAutonomous(), "alice", "a customer asked"
+		return r
+	}
+	var st ArbiterState
+	a.at(time.Minute, func() {
+		a.arbitrate("needs-approval", arbitrationRequest("p1", "a1", domain.ActionThread))
+		for i := 0; i < 4; i++ { // more than the per-post budget of 3
+			a.arbitrate(fmt.Sprintf("op-%d", i), person("p2", domain.ActionComment, domain.OperatorKey("p2", domain.ActionComment, fmt.Sprint(i))))
+		}
+		a.arbitrate("autonomous-after-ops", arbitrationRequest("p2", "a1", domain.ActionComment))
+		a.arbitrate("forged", func() domain.ArbitrationRequest {
+			r := arbitrationRequest("p2", "a1", domain.ActionComment)
+			r.Key = domain.OperatorKey("p2", domain.ActionComment, "x")
+			return r
+		}())
+	})
+	a.at(2*time.Minute, func() {
+		a.env.SignalWorkflow(SignalLock, domain.LockRequest{Source: "operator", Reason: "review", Tier: 3, Confidence: 1})
+	})
+	a.at(3*time.Minute, func() {
+		a.arbitrate("approved-while-locked", person("p1", domain.ActionThread, domain.IdempotencyKey("p1", domain.ActionThread, domain.Tier3)))
+		banned := person("p3", domain.ActionComment, domain.OperatorKey("p3", domain.ActionComment, "b"))
+		banned.Texts = []string{"free money for all"}
+		a.arbitrate("banned-while-locked", banned)
+		a.arbitrate("autonomous-while-locked", arbitrationRequest("p4", "a1", domain.ActionComment))
+	})
+	a.at(3*time.Minute+time.Second, func() { st = a.state() })
+	a.at(4*time.Minute, a.env.CancelWorkflow)
+	a.env.ExecuteWorkflow(ArbiterWorkflow, ArbiterInput{Policy: policy})
+
+	if d := a.decisions["needs-approval"]; d.Decision != domain.DecisionDeny || !d.RequiresApproval {
+		t.Fatalf("a thread under approval_actions: want deny with requires_approval, got %+v", d)
+	}
+	for i := 0; i < 4; i++ {
+		if d := a.decision(fmt.Sprintf("op-%d", i)); d != domain.DecisionAllow {
+			t.Fatalf("operator request %d: %s (operators' actions are outside the budgets)", i, d)
+		}
+	}
+	if a.decision("autonomous-after-ops") != domain.DecisionAllow {
+		t.Fatalf("operators' actions must not use the post's autonomous budget: %+v", a.decisions["autonomous-after-ops"])
+	}
+	if err := a.rejected["forged"]; err == nil || !contains(err.Error(), "request.idempotency_key") {
+		t.Fatalf("the automation asking with an operator key must be rejected, got %v", err)
+	}
+	if d := a.decisions["approved-while-locked"]; d.Decision != domain.DecisionAllow || d.LockActive {
+		t.Fatalf("an approved thread passes the lock: %+v", d)
+	}
+	if d := a.decisions["banned-while-locked"]; d.Decision != domain.DecisionDeny || len(d.Reasons) != 1 {
+		t.Fatalf("a banned term refuses a person's action: %+v", d)
+	}
+	if a.decision("autonomous-while-locked") != domain.DecisionLock {
+		t.Fatal("the automation stays locked")
+	}
+	c := st.Counters
+	if c.OperatorAllowed != 5 || c.OperatorDenied != 1 || c.Allowed != 1 || c.Denied != 1 || c.ApprovalRequests != 1 || c.Locked != 1 || len(st.Allowed) != 1 {
+		t.Fatalf("counters %+v, %d in the budgets: want 5 operators' allowed, 1 denied, 1 autonomous allowed in the budgets", c, len(st.Allowed))
+	}
+	last := st.Recent[len(st.Recent)-2]
+	if last.Operator != "alice" || last.Autonomous == nil || *last.Autonomous {
+		t.Fatalf("recent decisions name the person: %+v", last)
+	}
+}

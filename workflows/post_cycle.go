@@ -86,6 +86,13 @@ func (w *postWorkflow) evaluate(ctx workflow.Context) {
 		return
 	}
 	w.c.LastPlan = &plan
+	if w.c.Pending != nil {
+		// A person decides on the pending action: the post keeps sampling and scoring, but
+		// proposes nothing else meanwhile.
+		w.state = StateAwaitingApproval
+		w.updateUI(ctx)
+		return
+	}
 	if !plan.Eligible {
 		w.state = StateWatching
 		if plan.CooldownUntil != nil {
@@ -109,21 +116,59 @@ func (w *postWorkflow) planTime(ctx workflow.Context) time.Time {
 
 // act asks the arbiter for permission and performs the planned action.
 func (w *postWorkflow) act(ctx workflow.Context, plan domain.Plan, now time.Time) {
+	w.runJob(ctx, job{key: plan.Key, action: plan.Action, tier: plan.Tier, texts: w.texts(plan.Action), score: plan.Score}, now)
+}
+
+// job is one action to run: the automation's plan, or a person's (an approved plan, an
+// operator's request).
+type job struct {
+	key    string
+	action domain.ActionType
+	tier   domain.Tier
+	texts  []string
+	score  float64
+	// person is who approved or asked for the action; nil when the automation acts alone.
+	person *person
+}
+
+type person struct {
+	operator, reason, requestID string
+}
+
+// request is the arbitration request for the job.
+func (w *postWorkflow) request(j job, now time.Time) domain.ArbitrationRequest {
+	r := domain.ArbitrationRequest{
+		PostID: w.in.Post.ID, Agent: w.in.Post.Agent, Platform: w.in.Post.Platform,
+		Action: j.action, Tier: j.tier, Key: j.key, Texts: j.texts, Score: j.score, At: now,
+	}
+	if j.person != nil {
+		r.Autonomous, r.Operator, r.OperatorReason = domain.NotAutonomous(), j.person.operator, j.person.reason
+	}
+	return r
+}
+
+// runJob asks the arbiter for permission and, if allowed, performs the action with its key and
+// reports the outcome. A refusal is recorded as blocked; one for want of approval only turns
+// into an approval request.
+func (w *postWorkflow) runJob(ctx workflow.Context, j job, now time.Time) {
 	w.state = StateActing
 	w.updateUI(ctx)
 	rateBefore := min(1, domain.EngagementRate(domain.SamplesInWindow(w.c.Samples, w.in.Config.Window, now)))
-	texts := w.texts(plan.Action)
-	decision := w.askPermission(ctx, domain.ArbitrationRequest{
-		PostID: w.in.Post.ID, Agent: w.in.Post.Agent, Platform: w.in.Post.Platform,
-		Action: plan.Action, Tier: plan.Tier, Key: plan.Key, Texts: texts, Score: plan.Score, At: now,
-	})
+	decision := w.askPermission(ctx, w.request(j, now))
 	w.c.LastPermission = &decision
-	rec := w.record(plan, now)
+	rec := w.record(j, now)
 	if !decision.Allowed() {
+		if j.person == nil && decision.RequiresApproval && w.humanInTheLoop(ctx) {
+			w.awaitApproval(ctx, rec, j, decision, now)
+			return
+		}
 		rec.Status = domain.StatusBlocked
 		rec.Reasons = append([]string(nil), decision.Reasons...)
 		rec.FinishedAt = now
 		w.state = StateBlocked
+		if j.person != nil {
+			w.state = w.restingState() // the automation itself is not blocked
+		}
 		w.updateUI(ctx)
 		return
 	}
@@ -134,21 +179,24 @@ func (w *postWorkflow) act(ctx workflow.Context, plan domain.Plan, now time.Time
 	rec.ErrorCode, rec.Reasons, rec.Outcome = "", nil, nil
 
 	in := activities.ActionInput{
-		PostID: w.in.Post.ID, Platform: w.in.Post.Platform, Action: plan.Action, Tier: plan.Tier,
-		Key: plan.Key, Verify: verify,
+		PostID: w.in.Post.ID, Platform: w.in.Post.Platform, Action: j.action, Tier: j.tier,
+		Key: j.key, Verify: verify,
 	}
-	if plan.Action == domain.ActionThread {
-		in.Parts = texts
+	if j.action == domain.ActionThread {
+		in.Parts = j.texts
 	} else {
-		in.Text = texts[0]
+		in.Text = j.texts[0]
 	}
-	summary := fmt.Sprintf("%s on %s (%s)", plan.Action, w.in.Post.ID, plan.Tier)
+	summary := fmt.Sprintf("%s on %s (%s)", j.action, w.in.Post.ID, j.tier)
+	if j.person != nil {
+		summary += " for operator " + j.person.operator
+	}
 	var res activities.ActionResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, actionOptions(summary)),
 		acts.PerformAction, in).Get(ctx, &res)
 	// The record may have moved in the log while we waited only if the log was appended to,
 	// which nothing does concurrently; look it up again anyway to keep the pointer honest.
-	rec = w.findRecord(plan.Key)
+	rec = w.findRecord(j.key)
 	rec.FinishedAt = workflow.Now(ctx)
 	if err != nil {
 		code, attempts := activities.FailureCode(err)
@@ -160,22 +208,29 @@ func (w *postWorkflow) act(ctx workflow.Context, plan domain.Plan, now time.Time
 		rec.Attempts += int(max(res.Attempts, 1))
 		rec.Outcome = res.Effect.Outcome()
 	}
-	w.state = StateWatching
+	w.state = w.restingState()
 	w.updateUI(ctx)
 	w.reportOutcome(ctx, *rec, rateBefore)
 }
 
-// record returns the log record for the plan's key, adding one when there is none. Like the
-// reference executor, a key has one record that is updated in place.
-func (w *postWorkflow) record(plan domain.Plan, now time.Time) *domain.ActionRecord {
-	if r := w.findRecord(plan.Key); r != nil {
+// record returns the log record for the job's key, adding one when there is none. Like the
+// reference executor, a key has one record that is updated in place; it says whose action it
+// is now.
+func (w *postWorkflow) record(j job, now time.Time) *domain.ActionRecord {
+	r := w.findRecord(j.key)
+	if r != nil {
 		r.InitiatedAt = now
-		return r
+	} else {
+		w.c.Log = append(w.c.Log, domain.ActionRecord{
+			Key: j.key, PostID: w.in.Post.ID, Action: j.action, Tier: j.tier, InitiatedAt: now,
+		})
+		r = &w.c.Log[len(w.c.Log)-1]
 	}
-	w.c.Log = append(w.c.Log, domain.ActionRecord{
-		Key: plan.Key, PostID: w.in.Post.ID, Action: plan.Action, Tier: plan.Tier, InitiatedAt: now,
-	})
-	return &w.c.Log[len(w.c.Log)-1]
+	r.Autonomous, r.Operator, r.Reason, r.RequestID = nil, "", "", ""
+	if p := j.person; p != nil {
+		r.Autonomous, r.Operator, r.Reason, r.RequestID = domain.NotAutonomous(), p.operator, p.reason, p.requestID
+	}
+	return r
 }
 
 func (w *postWorkflow) findRecord(key string) *domain.ActionRecord {
@@ -223,12 +278,14 @@ func (w *postWorkflow) reportOutcome(ctx workflow.Context, rec domain.ActionReco
 		Agent: w.in.Post.Agent, PostID: rec.PostID, Key: rec.Key, Action: rec.Action, Tier: rec.Tier,
 		Status: rec.Status, ErrorCode: rec.ErrorCode, Attempts: rec.Attempts,
 		InitiatedAt: rec.InitiatedAt, FinishedAt: rec.FinishedAt, RateBefore: rateBefore,
+		Autonomous: rec.Autonomous, // a person's action is marked: monitors grade the automation only
 	}
 	opts := safetyActivityOptions("report the outcome to monitor/" + w.in.Post.Agent)
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), acts.ReportOutcome, o).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("could not report the outcome", "key", rec.Key, "error", err)
 	}
-	if rec.Status == domain.StatusSuccess {
+	// The impact of a person's action says nothing about the automation: it is not measured.
+	if rec.Status == domain.StatusSuccess && rec.IsAutonomous() {
 		w.c.PendingImpacts = append(w.c.PendingImpacts, PendingImpact{Key: rec.Key, RateBefore: rateBefore, After: rec.FinishedAt})
 	}
 }

@@ -10,6 +10,12 @@ import (
 const (
 	SignalStop  = "stop"
 	QueryStatus = "status"
+	// SignalApprove and SignalReject answer an action awaiting approval
+	// (domain.ApprovalAnswer); SignalAct asks for an operator's action
+	// (domain.OperatorRequest).
+	SignalApprove = "approve"
+	SignalReject  = "reject"
+	SignalAct     = "act"
 )
 
 // PostWorkflowID is the workflow ID of a post: one workflow per post.
@@ -21,7 +27,9 @@ const (
 	StateCoolingDown = "cooling_down"
 	StateActing      = "acting"
 	StateBlocked     = "blocked"
-	StateDone        = "done"
+	// StateAwaitingApproval: an action waits for a person's approve or reject.
+	StateAwaitingApproval = "awaiting_approval"
+	StateDone             = "done"
 )
 
 // Reasons a post workflow ends.
@@ -68,6 +76,8 @@ type PostCarry struct {
 	Shown map[string]string `json:"shown,omitempty"`
 	// PendingImpacts are successful actions whose following window has not passed yet.
 	PendingImpacts []PendingImpact `json:"pending_impacts,omitempty"`
+	// Pending is the action awaiting a person's approval, if any.
+	Pending *domain.PendingApproval `json:"pending_approval,omitempty"`
 }
 
 // PendingImpact is a successful action waiting for its impact measurement.
@@ -111,6 +121,8 @@ type PostStatus struct {
 	Runs           int                         `json:"runs"`
 	LastError      string                      `json:"last_error,omitempty"`
 	EndReason      string                      `json:"end_reason,omitempty"`
+	// PendingApproval is what awaits a person's approval, with the commands that answer it.
+	PendingApproval *domain.PendingApproval `json:"pending_approval,omitempty"`
 }
 
 // PostSummary is the workflow's result.

@@ -51,8 +51,18 @@ func (w *postWorkflow) details() string {
 			}
 		}
 	}
+	if p := w.c.Pending; p != nil {
+		fmt.Fprintf(&b, "\n\n⏳ **awaiting approval**: %s (%s) since %s, expires %s\n\n", p.Action, p.Tier, clock(p.Since), clock(p.Until))
+		for i, t := range p.Texts {
+			fmt.Fprintf(&b, "> %d. %s\n", i+1, oneLine(t, 200))
+		}
+		fmt.Fprintf(&b, "\nwhy: %s\n\napprove: `%s`\n\nreject: `%s`", strings.Join(p.Reasons, "; "), p.ApproveCommand, p.RejectCommand)
+	}
 	if label := w.lastActionLabel(); label != "" {
 		fmt.Fprintf(&b, "\n\nlast action: %s", label)
+		if r := w.lastRecord(); r != nil && r.Operator != "" {
+			fmt.Fprintf(&b, " (by %s: %s)", r.Operator, oneLine(r.Reason, 120))
+		}
 	}
 	if d := w.c.LastPermission; d != nil && !d.Allowed() {
 		fmt.Fprintf(&b, "\n\narbiter: %s (%s)", d.Decision, strings.Join(d.Reasons, "; "))
@@ -119,6 +129,8 @@ func (w *postWorkflow) status(ctx workflow.Context) PostStatus {
 		LastError:      w.c.LastError,
 		EndReason:      w.endReason,
 		Cooldowns:      []Cooldown{},
+
+		PendingApproval: w.c.Pending,
 	}
 	for _, a := range domain.ActionTypes {
 		if until, ok := domain.CooldownEnd(w.in.Post.ID, w.c.Log, a, w.in.Config); ok && until.After(now) {
@@ -126,4 +138,13 @@ func (w *postWorkflow) status(ctx workflow.Context) PostStatus {
 		}
 	}
 	return st
+}
+
+// oneLine shortens s to n characters on one line, for the details' Markdown.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }

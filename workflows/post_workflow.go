@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"time"
@@ -43,6 +44,8 @@ type postWorkflow struct {
 	state     string
 	endReason string
 	stopCh    workflow.ReceiveChannel
+	// People's signals (see post_people.go).
+	approveCh, rejectCh, actCh workflow.ReceiveChannel
 }
 
 func newPostWorkflow(ctx workflow.Context, in PostInput) (*postWorkflow, error) {
@@ -60,6 +63,7 @@ func newPostWorkflow(ctx workflow.Context, in PostInput) (*postWorkflow, error) 
 		w.c = PostCarry{StartedAt: now, NextSampleAt: now}
 	}
 	w.c.Runs++
+	w.state = w.restingState() // a run continued while an approval waits still awaits it
 	if w.c.Shown == nil {
 		w.c.Shown = map[string]string{}
 		if in.Carry == nil {
@@ -71,6 +75,9 @@ func newPostWorkflow(ctx workflow.Context, in PostInput) (*postWorkflow, error) 
 
 func (w *postWorkflow) setup(ctx workflow.Context) error {
 	w.stopCh = signalChannel(ctx, SignalStop, descStop)
+	w.approveCh = signalChannel(ctx, SignalApprove, descApprove)
+	w.rejectCh = signalChannel(ctx, SignalReject, descReject)
+	w.actCh = signalChannel(ctx, SignalAct, descAct)
 	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (PostStatus, error) {
 		return w.status(ctx), nil
 	}, workflow.QueryHandlerOptions{Description: "Window, last score and tier, action log, next sample, cooldowns, last permission"}); err != nil {
@@ -104,15 +111,27 @@ func (w *postWorkflow) run(ctx workflow.Context) (PostSummary, error) {
 			if w.stopRequested(ctx) {
 				break
 			}
+			if w.peopleWaiting(ctx) {
+				w.takePeopleInputs(ctx) // before handing over, so that no answer is lost
+				continue
+			}
 			return PostSummary{}, w.continueAsNew(ctx)
 		}
 		wake, sampleDue, summary := w.nextWake(endAt)
-		if !w.sleepUntil(ctx, wake, summary) {
-			break
+		switch w.sleepUntil(ctx, wake, summary) {
+		case wokeByStop:
+			return w.finish(ctx), nil
+		case wokeByPeople:
+			w.takePeopleInputs(ctx)
+			continue
 		}
-		if !workflow.Now(ctx).Before(endAt) {
+		now := workflow.Now(ctx)
+		if !now.Before(endAt) {
 			w.endReason = EndHorizon
 			break
+		}
+		if p := w.c.Pending; p != nil && !now.Before(p.Until) {
+			w.expireApproval(ctx, now, "nobody answered by "+clock(p.Until))
 		}
 		cycles++
 		w.c.Cycles++
@@ -135,7 +154,9 @@ func (w *postWorkflow) maxCyclesPerRun() int {
 // action runs exactly when the cooldown ends, with no polling), capped at the horizon.
 func (w *postWorkflow) nextWake(endAt time.Time) (wake time.Time, sampleDue bool, summary string) {
 	wake, sampleDue, summary = w.c.NextSampleAt, true, "next sample"
-	if p := w.c.LastPlan; p != nil && p.CooldownUntil != nil && p.CooldownUntil.Before(wake) {
+	// While an approval is pending nothing else is proposed: no cooldown to wake for, but its
+	// expiry.
+	if p := w.c.LastPlan; w.c.Pending == nil && p != nil && p.CooldownUntil != nil && p.CooldownUntil.Before(wake) {
 		wake, sampleDue = *p.CooldownUntil, false
 		if p.Reason == domain.ReasonWindowFrequency {
 			summary = "window cap until " + clock(wake)
@@ -143,30 +164,62 @@ func (w *postWorkflow) nextWake(endAt time.Time) (wake time.Time, sampleDue bool
 			summary = fmt.Sprintf("cooldown: %s until %s", p.Action, clock(wake))
 		}
 	}
+	if p := w.c.Pending; p != nil && p.Until.Before(wake) {
+		wake, sampleDue, summary = p.Until, false, fmt.Sprintf("approval of %s expires at %s", p.Action, clock(p.Until))
+	}
 	if endAt.Before(wake) {
 		wake, sampleDue, summary = endAt, false, "horizon"
 	}
 	return wake, sampleDue, summary
 }
 
-// sleepUntil waits on a durable timer until wake; it returns false when a stop signal came first.
-func (w *postWorkflow) sleepUntil(ctx workflow.Context, wake time.Time, summary string) bool {
+// What ended a sleep.
+type wokeBy int
+
+const (
+	wokeByTimer wokeBy = iota
+	wokeByStop
+	wokeByPeople
+)
+
+// sleepUntil waits on a durable timer until wake, or until a stop signal or a person's signal
+// comes first.
+func (w *postWorkflow) sleepUntil(ctx workflow.Context, wake time.Time, summary string) wokeBy {
+	if w.peopleWaiting(ctx) {
+		return wokeByPeople
+	}
 	d := wake.Sub(workflow.Now(ctx))
 	if d <= 0 {
-		return !w.stopRequested(ctx)
+		if w.stopRequested(ctx) {
+			return wokeByStop
+		}
+		return wokeByTimer
 	}
 	timerCtx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
 	timer := workflow.NewTimerWithOptions(timerCtx, d, workflow.TimerOptions{Summary: summary})
-	stopped := false
+	fired, stopped, people := false, false, false
 	sel := workflow.NewSelector(ctx)
-	sel.AddFuture(timer, func(workflow.Future) {})
+	sel.AddFuture(timer, func(workflow.Future) { fired = true })
 	sel.AddReceive(w.stopCh, func(c workflow.ReceiveChannel, _ bool) {
 		w.receiveStop(ctx, c)
 		stopped = true
 	})
-	sel.Select(ctx)
-	return !stopped
+	for _, ch := range w.peopleChannels() {
+		sel.AddReceive(ch, func(workflow.ReceiveChannel, bool) { people = true }) // taken by takePeopleInputs
+	}
+	for {
+		sel.Select(ctx)
+		switch {
+		case stopped:
+			return wokeByStop
+		case fired:
+			return wokeByTimer
+		case people && w.peopleWaiting(ctx):
+			return wokeByPeople
+		}
+		people = false // a run that cannot take them recorded them: keep sleeping on the same timer
+	}
 }
 
 // stopRequested consumes a pending stop signal, if any.
@@ -210,13 +263,22 @@ func (w *postWorkflow) continueAsNew(ctx workflow.Context) error {
 }
 
 func (w *postWorkflow) finish(ctx workflow.Context) PostSummary {
+	now := workflow.Now(ctx)
+	w.expireApproval(ctx, now, "the post stopped watching ("+w.endReason+") before anyone answered")
+	// What people sent and the post can no longer take is recorded, not dropped in silence.
+	for _, ch := range w.peopleChannels() {
+		var raw json.RawMessage
+		for ch.ReceiveAsync(&raw) {
+			w.reject(ctx, "signal after the post stopped watching", errors.New("the post ended ("+w.endReason+"); nothing was done"))
+		}
+	}
 	w.state = StateDone
 	w.updateUI(ctx)
 	return PostSummary{
 		PostID:    w.in.Post.ID,
 		EndReason: w.endReason,
 		StartedAt: w.c.StartedAt,
-		EndedAt:   workflow.Now(ctx),
+		EndedAt:   now,
 		Cycles:    w.c.Cycles,
 		Runs:      w.c.Runs,
 		LastScore: w.lastScore(),

@@ -26,6 +26,7 @@ type postTest struct {
 	env    *testsuite.TestWorkflowEnvironment
 	fake   *fakePlatform
 	safety *fakeSafety
+	alerts *activities.AlertSink
 }
 
 func newPostTest(t *testing.T, start time.Time, c curve, fake *fakePlatform) *postTest {
@@ -37,9 +38,10 @@ func newPostTest(t *testing.T, start time.Time, c curve, fake *fakePlatform) *po
 		fake.now = env.Now
 	}
 	safety := &fakeSafety{}
+	alerts := &activities.AlertSink{Logger: discardLogger()}
 	env.RegisterWorkflow(PostWorkflow)
-	env.RegisterActivity(&activities.Activities{Platforms: map[string]platform.Platform{domain.PlatformSim: fake}, Safety: safety})
-	return &postTest{t: t, env: env, fake: fake, safety: safety}
+	env.RegisterActivity(&activities.Activities{Platforms: map[string]platform.Platform{domain.PlatformSim: fake}, Safety: safety, Alerts: alerts})
+	return &postTest{t: t, env: env, fake: fake, safety: safety, alerts: alerts}
 }
 
 func testPost() domain.Post {

@@ -22,7 +22,7 @@ func TestEveryInteractionHasADescription(t *testing.T) {
 		updates  []string
 	}{
 		{PostWorkflow, PostInput{Post: testPost(), Config: domain.DefaultConfig()},
-			[]string{SignalStop}, []string{QueryStatus}, nil},
+			[]string{SignalStop, SignalApprove, SignalReject, SignalAct}, []string{QueryStatus}, nil},
 		{ArbiterWorkflow, ArbiterInput{}, []string{SignalLock, SignalReleaseLock, SignalAgentHealth, SignalSetPolicy},
 			[]string{QueryArbiterState}, []string{UpdateArbitrate}},
 		{MonitorWorkflow, MonitorInput{Agent: "a1"}, []string{SignalOutcome, SignalImpact}, []string{QueryMonitorStatus}, nil},
