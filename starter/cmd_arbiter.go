@@ -57,7 +57,9 @@ func printArbiter(w io.Writer, st workflows.ArbiterState, now time.Time) {
 	}
 	kv.row("", "last release", releaseLine(l, now))
 	n := st.Counters
-	kv.row("", "decisions", fmt.Sprintf("allowed %d, denied %d, locked %d", n.Allowed, n.Denied, n.Locked))
+	kv.row("", "decisions", fmt.Sprintf("allowed %d, denied %d (%d awaiting a person's approval), locked %d", n.Allowed, n.Denied, n.ApprovalRequests, n.Locked))
+	kv.row("", "people's actions", fmt.Sprintf("allowed %d, denied %d (approved or asked for by an operator: not autonomous, outside the budgets)",
+		n.OperatorAllowed, n.OperatorDenied))
 	kv.row("", "signals", fmt.Sprintf("locks %d, releases %d, rejected releases %d, policy updates %d, rejected policies %d, rejected signals %d",
 		n.Locks, n.Releases, n.RejectedReleases, n.PolicyUpdates, n.RejectedPolicies, n.RejectedSignals))
 	kv.row("", "runs", fmt.Sprintf("%d (%d arbitrations this run)", st.Runs, st.UpdatesThisRun))
@@ -83,8 +85,13 @@ func printArbiter(w io.Writer, st workflows.ArbiterState, now time.Time) {
 	if len(st.Recent) > 0 {
 		t := newTable(w, "  ", "TIME", "POST", "AGENT", "ACTION", "DECISION", "REASONS")
 		for _, r := range st.Recent {
-			t.row("  ", timestamp(r.Decision.At), r.Post, r.Agent, string(r.Action), string(r.Decision.Decision),
-				strings.Join(r.Decision.Reasons, "; "))
+			decision := string(r.Decision.Decision)
+			if r.Operator != "" {
+				decision += " (operator " + r.Operator + ")"
+			} else if r.Decision.RequiresApproval {
+				decision += " (for approval)"
+			}
+			t.row("  ", timestamp(r.Decision.At), r.Post, r.Agent, string(r.Action), decision, strings.Join(r.Decision.Reasons, "; "))
 		}
 		t.flush()
 	}

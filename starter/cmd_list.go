@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
 	"resurge/domain"
@@ -44,7 +45,8 @@ var executionStatuses = []struct{ flag, query string }{
 	{"timed_out", "TimedOut"},
 }
 
-var postStates = []string{workflows.StateWatching, workflows.StateCoolingDown, workflows.StateActing, workflows.StateBlocked, workflows.StateDone}
+var postStates = []string{workflows.StateWatching, workflows.StateCoolingDown, workflows.StateActing, workflows.StateBlocked,
+	workflows.StateAwaitingApproval, workflows.StateDone}
 
 // buildListQuery builds the visibility query for f. Values are checked against what the
 // attributes can hold and quoted; a value containing a quote or backslash is refused rather
@@ -186,7 +188,27 @@ func runList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var rows []listedWorkflow
+	rows, more, err := e.listWorkflows(ctx, c, query, limit)
+	if err != nil {
+		return err
+	}
+	if e.opts.json {
+		return printJSON(e.stdout, struct {
+			Query     string           `json:"query"`
+			Count     int              `json:"count"`
+			Workflows []listedWorkflow `json:"workflows"`
+		}{query, len(rows), append([]listedWorkflow{}, rows...)})
+	}
+	printList(e.stdout, rows)
+	if more {
+		fmt.Fprintf(e.stderr, "(the first %d shown; raise --limit for more)\n", limit)
+	}
+	return nil
+}
+
+// listWorkflows runs a visibility query, page by page, for at most limit workflows; more says
+// that there were more. A query the server refuses is a usage error.
+func (e *env) listWorkflows(ctx context.Context, c client.Client, query string, limit int) (rows []listedWorkflow, more bool, err error) {
 	var token []byte
 	for len(rows) < limit {
 		lctx, cancel := context.WithTimeout(ctx, e.opts.timeout)
@@ -200,9 +222,9 @@ func runList(ctx context.Context, e *env, args []string) error {
 			err = fmt.Errorf("list (query %s): %w", query, err)
 			var invalid *serviceerror.InvalidArgument
 			if errors.As(err, &invalid) {
-				return asUsage(err) // the server refused the query itself
+				return nil, false, asUsage(err) // the server refused the query itself
 			}
-			return err
+			return nil, false, err
 		}
 		for _, ex := range resp.GetExecutions() {
 			if len(rows) == limit {
@@ -215,18 +237,7 @@ func runList(ctx context.Context, e *env, args []string) error {
 			break
 		}
 	}
-	if e.opts.json {
-		return printJSON(e.stdout, struct {
-			Query     string           `json:"query"`
-			Count     int              `json:"count"`
-			Workflows []listedWorkflow `json:"workflows"`
-		}{query, len(rows), append([]listedWorkflow{}, rows...)})
-	}
-	printList(e.stdout, rows)
-	if len(rows) == limit && len(token) > 0 {
-		fmt.Fprintf(e.stderr, "(the first %d shown; raise --limit for more)\n", limit)
-	}
-	return nil
+	return rows, len(rows) == limit && len(token) > 0, nil
 }
 
 func printList(w io.Writer, rows []listedWorkflow) {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"resurge/domain"
 	"resurge/workflows"
@@ -30,24 +29,15 @@ type releaseResult struct {
 
 func runReleaseLock(ctx context.Context, e *env, args []string) error {
 	fs := e.newFlagSet("release-lock")
-	var req domain.ReleaseRequest
-	fs.StringVar(&req.Operator, "operator", "", "`name` of the operator who releases the lock (required)")
-	fs.StringVar(&req.Reason, "reason", "", "why autonomous changes may run again (required)")
+	var who personFlags
+	who.register(fs, "releases the lock", "why autonomous changes may run again")
 	if _, err := e.parseArgs(fs, args, 0, 0); err != nil {
 		return err
 	}
-	req.Operator, req.Reason = strings.TrimSpace(req.Operator), strings.TrimSpace(req.Reason)
-	var missing []string
-	if req.Operator == "" {
-		missing = append(missing, "--operator")
+	if err := who.check("release-lock"); err != nil {
+		return err
 	}
-	if req.Reason == "" {
-		missing = append(missing, "--reason")
-	}
-	if len(missing) > 0 {
-		return usageErrorf("release-lock: %s required and must not be blank; nothing was sent (usage: starter %s)",
-			strings.Join(missing, " and ")+plural(len(missing), " is", " are"), synopsis("release-lock"))
-	}
+	req := domain.ReleaseRequest{Operator: who.operator, Reason: who.reason}
 	if err := req.Validate(); err != nil {
 		return asUsage(fmt.Errorf("release-lock: %w", err))
 	}

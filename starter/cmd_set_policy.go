@@ -189,7 +189,16 @@ func printPolicy(w io.Writer, indent string, p domain.SafetyPolicy) {
 		banned = fmt.Sprintf("%d: %s", len(terms), strings.Join(terms, ", "))
 	}
 	t.row(indent, "banned_terms", banned)
-	t.row(indent, "approval_risk", fmt.Sprintf("%d (a request at this risk is denied for a person's approval)", p.ApprovalRisk))
+	t.row(indent, "approval_risk", fmt.Sprintf("%d (from this risk on, an action awaits a person's approval)", p.ApprovalRisk))
 	t.row(indent, "critical_risk", fmt.Sprintf("%d (a request at this risk locks)", p.CriticalRisk))
+	approval := "none"
+	if len(p.ApprovalActions) > 0 {
+		names := make([]string, len(p.ApprovalActions))
+		for i, a := range p.ApprovalActions {
+			names[i] = string(a)
+		}
+		approval = strings.Join(names, ", ") + " (whatever the risk, awaits a person's approval)"
+	}
+	t.row(indent, "approval_actions", approval)
 	t.flush()
 }

@@ -73,6 +73,11 @@ func printStatus(w io.Writer, st workflows.PostStatus, now time.Time) {
 	}
 	kv.flush()
 
+	if p := st.PendingApproval; p != nil {
+		fmt.Fprintf(w, "\nawaiting approval:\n")
+		printPending(w, "  ", *p, now)
+	}
+
 	fmt.Fprintf(w, "\nwindow: %d %s in the last %s (%d needed to plan)\n", len(st.Window), plural(len(st.Window), "sample", "samples"), shortDuration(st.Config.Window), st.Config.MinSamples)
 	if len(st.Window) > 0 {
 		t := newTable(w, "  ", "AT", "IMPRESSIONS", "ENGAGEMENTS")
@@ -151,16 +156,24 @@ func permissionLine(d *domain.ArbitrationDecision) string {
 	return s
 }
 
-// recordDetail is an action record's error code, reasons or outcome, in that order.
+// recordDetail is who acted (for a person's action), then an action record's error code,
+// reasons or outcome, in that order.
 func recordDetail(r domain.ActionRecord) string {
 	var parts []string
+	if r.Operator != "" {
+		who := "by " + r.Operator
+		if r.RequestID != "" {
+			who += " (request " + r.RequestID + ")"
+		}
+		parts = append(parts, who+": "+r.Reason)
+	}
 	if r.ErrorCode != "" {
 		parts = append(parts, "error "+r.ErrorCode)
 	}
 	if len(r.Reasons) > 0 {
 		parts = append(parts, strings.Join(r.Reasons, "; "))
 	}
-	if len(parts) == 0 && len(r.Outcome) > 0 {
+	if r.Status == domain.StatusSuccess && len(r.Outcome) > 0 {
 		parts = append(parts, string(r.Outcome))
 	}
 	return strings.Join(parts, " · ")

@@ -31,7 +31,8 @@ type command struct {
 // the table helpers in output.go (errors: return usageErrorf/asUsage for exit 2, any other for 1).
 //
 // The safety commands (lock, release-lock, arbiter, set-policy, monitor) share the helpers in
-// safety.go.
+// safety.go; the commands people answer posts with (approvals, approve, reject, act) those in
+// people.go.
 var commands []command
 
 func init() {
@@ -41,6 +42,10 @@ func init() {
 		{Name: "status", Args: "<post> [flags]", Summary: "show a post workflow's status (the status query)", Help: statusHelp, Run: runStatus},
 		{Name: "list", Args: "[flags]", Summary: "list post workflows through the search attributes", Help: listHelp, Run: runList},
 		{Name: "stop", Args: "<post> [flags]", Summary: "ask a post workflow to stop watching", Help: stopHelp, Run: runStop},
+		{Name: "approvals", Args: "[--agent A]", Summary: "list the posts whose action awaits a person's approval", Help: approvalsHelp, Run: runApprovals},
+		{Name: "approve", Args: "<post> --operator NAME --reason WHY", Summary: "approve the action awaiting approval on a post: it runs now", Help: approveHelp, Run: runApprove},
+		{Name: "reject", Args: "<post> --operator NAME --reason WHY", Summary: "reject the action awaiting approval on a post", Help: rejectHelp, Run: runReject},
+		{Name: "act", Args: "<post> --action A --operator NAME --reason WHY", Summary: "perform an operator's action on a post now (passes a lock)", Help: actHelp, Run: runAct},
 		{Name: "lock", Args: "--reason R [flags]", Summary: "lock the safety arbiter: every autonomous change is refused", Help: lockHelp, Run: runLock},
 		{Name: "release-lock", Args: "--operator NAME --reason WHY", Summary: "release the safety arbiter's lock (an operator's decision)", Help: releaseLockHelp, Run: runReleaseLock},
 		{Name: "arbiter", Args: "[flags]", Summary: "show the safety arbiter's state: lock, decisions, agent tiers", Help: arbiterHelp, Run: runArbiter},
@@ -73,9 +78,9 @@ func synopsis(name string) string {
 func printUsage(w io.Writer) {
 	fmt.Fprint(w, `usage: starter <command> [flags]
 
-Resurge starter: start, inspect and stop the workflows that watch posts, and work the safety
-net (lock and release the safety arbiter, show its state, set its policy, show the agents'
-monitors).
+Resurge starter: start, inspect and stop the workflows that watch posts, answer what awaits a
+person (approve or reject an action, act as an operator), and work the safety net (lock and
+release the safety arbiter, show its state, set its policy, show the agents' monitors).
 
 commands:
 `)

@@ -1,8 +1,9 @@
 // Command starter is Resurge's command-line client, in the style of the temporal CLI: it starts
 // post workflows (one by flags, many from a CSV or JSON file), shows a post's status, lists and
-// stops post workflows, dry-runs the planner on a JSON request without any server, and works
-// the safety net: locks and releases the arbiter, sets its policy, shows its state and an
-// agent's monitor.
+// stops post workflows, dry-runs the planner on a JSON request without any server, lets people
+// answer what awaits them (approve or reject an action, act as an operator), and works the
+// safety net: locks and releases the arbiter, sets its policy, shows its state and an agent's
+// monitor.
 //
 //	go run ./starter <command> [flags]
 //

@@ -30,12 +30,20 @@ func arbiterState(ctx context.Context, sc *workflows.SafetyClient, d time.Durati
 // they are sent. It returns the last state read and whether there was one; err is the last
 // query error (it ends the polling at once for a missing workflow or a cancelled context).
 func (e *env) pollArbiter(ctx context.Context, sc *workflows.SafetyClient, stop func(workflows.ArbiterState) bool) (last workflows.ArbiterState, read bool, err error) {
-	deadline := time.Now().Add(e.safetyWait)
+	return poll(ctx, e, e.safetyWait, func(d time.Duration) (workflows.ArbiterState, error) { return arbiterState(ctx, sc, d) }, stop)
+}
+
+// poll runs query (each call limited to the time it is given) until stop(answer) is true or
+// wait has passed, pausing e.safetyPoll between two queries. It returns the last answer and
+// whether there was one; err is the last query error (a missing workflow or a cancelled
+// context ends the polling at once).
+func poll[T any](ctx context.Context, e *env, wait time.Duration, query func(time.Duration) (T, error), stop func(T) bool) (last T, read bool, err error) {
+	deadline := time.Now().Add(wait)
 	for {
-		st, qerr := arbiterState(ctx, sc, e.queryTimeout(time.Until(deadline)))
+		v, qerr := query(e.queryTimeout(time.Until(deadline)))
 		if qerr == nil {
-			last, read, err = st, true, nil
-			if stop(st) {
+			last, read, err = v, true, nil
+			if stop(v) {
 				return last, read, nil
 			}
 		} else {

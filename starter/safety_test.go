@@ -317,7 +317,7 @@ func TestArbiter(t *testing.T) {
 	out := te.stdout.String()
 	for _, sub := range []string{
 		"lock  ", "ON:", "systemic anomaly: agent a1 at tier 3", "monitor/a1", "2026-11-25 11:57:00Z (3m ago)", "0.91",
-		"by carol at 2026-11-23 12:00:00Z (48h ago): after the incident", "allowed 7, denied 2, locked 1",
+		"by carol at 2026-11-23 12:00:00Z (48h ago): after the incident", "allowed 7, denied 2 (0 awaiting a person's approval), locked 1", "people's actions  allowed 0, denied 0",
 		"agent tiers: 1", "recent decisions: 2", "TIME", "REASONS", "p2", string(domain.ActionThread), "lock is active; agent tier 3",
 		"rejected inputs: 1", "health.tier: must be between 0 and 3",
 	} {
