@@ -80,6 +80,7 @@ func printMonitor(w io.Writer, st workflows.MonitorStatus, now time.Time) {
 		kv.row("", "tier", fmt.Sprintf("%d", st.Escalation.Tier))
 	}
 	kv.row("", "reported tier", fmt.Sprintf("%d (to the arbiter)", st.ReportedTier))
+	kv.row("", "people's actions", fmt.Sprintf("%d %s (approved or an operator's: not graded)", st.PeopleOutcomes, plural(st.PeopleOutcomes, "outcome", "outcomes")))
 	kv.row("", "locked", lockedLine(st))
 	kv.flush()
 
@@ -115,7 +116,7 @@ func tierLine(a domain.Assessment, esc domain.Escalation) string {
 	}
 	s += fmt.Sprintf("; iteration %d", esc.Iterations)
 	if m := a.Recommendation.MaxIterations; m > 0 && a.Tier < 3 {
-		s += fmt.Sprintf(" of %d before escalating", m)
+		s += fmt.Sprintf(" of %d with new evidence before escalating", m)
 	}
 	return s + ")"
 }

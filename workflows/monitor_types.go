@@ -20,7 +20,8 @@ func MonitorWorkflowID(agent string) string { return "monitor/" + agent }
 type MonitorConfig struct {
 	Policy domain.AnomalyPolicy `json:"policy"`
 	// EvalInterval is the durable timer between evaluations while there is something to
-	// evaluate (new outcomes or an open anomaly). Default 1 minute.
+	// evaluate (new outcomes or impacts; before escalation on evidence, an open anomaly too).
+	// Default 1 minute.
 	EvalInterval time.Duration `json:"eval_interval"`
 	// EvalEveryOutcomes also evaluates after this many new outcomes. Default 5.
 	EvalEveryOutcomes int `json:"eval_every_outcomes"`
@@ -65,13 +66,23 @@ type MonitorCarry struct {
 	Alerts     []domain.Alert     `json:"alerts"`
 	// OutcomeSeq counts every outcome ever received; LockedAtSeq is its value when the monitor
 	// last locked, so stale evidence never locks twice (after a release only new failures can).
-	OutcomeSeq   int             `json:"outcome_seq"`
-	LockedAtSeq  int             `json:"locked_at_seq"`
-	EvaluatedSeq int             `json:"evaluated_seq"`
-	ReportedTier int             `json:"reported_tier"`
-	Evaluations  int             `json:"evaluations"`
-	Rejected     []RejectedInput `json:"rejected,omitempty"`
-	Runs         int             `json:"runs"`
+	OutcomeSeq   int `json:"outcome_seq"`
+	LockedAtSeq  int `json:"locked_at_seq"`
+	EvaluatedSeq int `json:"evaluated_seq"`
+	ReportedTier int `json:"reported_tier"`
+	Evaluations  int `json:"evaluations"`
+	// ImpactSeq counts every impact received, EvaluatedImpactSeq its value at the last
+	// evaluation: with OutcomeSeq and EvaluatedSeq they tell whether an evaluation sees new
+	// evidence (see domain.AnomalyPolicy.AssessEvidence).
+	ImpactSeq          int `json:"impact_seq"`
+	EvaluatedImpactSeq int `json:"evaluated_impact_seq"`
+	// PeopleOutcomes counts the outcomes of people's actions (approved, or an operator's own):
+	// monitors grade the automation only, so they are counted here and never graded.
+	// PeopleRecent keeps the last few, so that a retried report counts once.
+	PeopleOutcomes int              `json:"people_outcomes"`
+	PeopleRecent   []domain.Outcome `json:"people_recent,omitempty"`
+	Rejected       []RejectedInput  `json:"rejected,omitempty"`
+	Runs           int              `json:"runs"`
 }
 
 // MonitorStatus answers the status query.

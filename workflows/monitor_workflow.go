@@ -54,7 +54,7 @@ func (m *monitor) run(ctx workflow.Context) error {
 		// The timer is armed only while there is something to evaluate, so an idle healthy agent
 		// costs no history at all.
 		evaluate := false
-		if m.pendingEvaluation() {
+		if m.pendingEvaluation(ctx) {
 			timerCtx, cancel := workflow.WithCancel(ctx)
 			timer := workflow.NewTimerWithOptions(timerCtx, m.cfg.EvalInterval, workflow.TimerOptions{Summary: "next evaluation"})
 			sel.AddFuture(timer, func(workflow.Future) { evaluate = true })
@@ -70,10 +70,30 @@ func (m *monitor) run(ctx workflow.Context) error {
 	}
 }
 
-// pendingEvaluation: new outcomes to grade, or an open anomaly that may still escalate (at
-// tier 3 nothing changes without new outcomes, so the monitor sleeps until one arrives).
-func (m *monitor) pendingEvaluation() bool {
-	return m.c.OutcomeSeq > m.c.EvaluatedSeq || (m.c.Escalation.Tier > 0 && m.c.Escalation.Tier < 3)
+// changeEscalationOnEvidence versions escalation on evidence: an anomaly escalates after its
+// tier's max iterations of evaluations that saw new evidence, and the monitor evaluates only
+// when there is new evidence. A run whose history predates it counted every evaluation (a
+// timer evaluation over the same old outcomes too) and graded people's outcomes; it keeps
+// replaying as it ran. GetVersion is asked only where the two rules differ.
+const changeEscalationOnEvidence = "escalation-on-evidence"
+
+func (m *monitor) onEvidence(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, changeEscalationOnEvidence, workflow.DefaultVersion, 1) >= 1
+}
+
+// newEvidence: outcomes or impacts arrived since the last evaluation.
+func (m *monitor) newEvidence() bool {
+	return m.c.OutcomeSeq > m.c.EvaluatedSeq || m.c.ImpactSeq > m.c.EvaluatedImpactSeq
+}
+
+// pendingEvaluation: new evidence to grade. (Before escalation on evidence: new outcomes, or an
+// open anomaly below tier 3 that a later look at the same outcomes could escalate.)
+func (m *monitor) pendingEvaluation(ctx workflow.Context) bool {
+	before := m.c.OutcomeSeq > m.c.EvaluatedSeq || (m.c.Escalation.Tier > 0 && m.c.Escalation.Tier < 3)
+	if now := m.newEvidence(); now != before && m.onEvidence(ctx) {
+		return now
+	}
+	return before
 }
 
 func (m *monitor) continueAsNew(ctx workflow.Context, outcomeCh, impactCh workflow.ReceiveChannel) error {
@@ -106,10 +126,16 @@ func (m *monitor) receiveOutcome(ctx workflow.Context, c workflow.ReceiveChannel
 		return
 	}
 	// A report retried after its signal already arrived must not count twice.
-	for _, seen := range m.c.Outcomes {
+	for _, seen := range append(m.c.Outcomes, m.c.PeopleRecent...) {
 		if seen.Key == o.Key && seen.FinishedAt.Equal(o.FinishedAt) {
 			return
 		}
+	}
+	if !o.IsAutonomous() && m.onEvidence(ctx) {
+		// A person's action: the monitor grades the automation only.
+		m.c.PeopleOutcomes++
+		m.c.PeopleRecent = appendBounded(m.c.PeopleRecent, o, maxRejectedKept)
+		return
 	}
 	m.c.OutcomeSeq++
 	m.c.Outcomes = appendBounded(m.c.Outcomes, o, m.cfg.WindowOutcomes)
@@ -132,6 +158,7 @@ func (m *monitor) receiveImpact(ctx workflow.Context, c workflow.ReceiveChannel)
 			return
 		}
 	}
+	m.c.ImpactSeq++
 	m.c.Impacts = appendBounded(m.c.Impacts, im, m.cfg.WindowOutcomes)
 }
 
@@ -143,10 +170,13 @@ func (m *monitor) reject(ctx workflow.Context, what string, err error) {
 // evaluate grades the agent and acts on the assessment.
 func (m *monitor) evaluate(ctx workflow.Context) {
 	now := workflow.Now(ctx)
-	m.c.EvaluatedSeq = m.c.OutcomeSeq
+	// Counted as an iteration of the anomaly only with new evidence (or in a run from before
+	// that rule).
+	counts := m.newEvidence() || !m.onEvidence(ctx)
+	m.c.EvaluatedSeq, m.c.EvaluatedImpactSeq = m.c.OutcomeSeq, m.c.ImpactSeq
 	m.c.Evaluations++
 	snap := domain.BuildSnapshot(m.in.Agent, m.c.Outcomes, m.c.Impacts, now)
-	a, esc := m.cfg.Policy.Assess(snap, m.c.Escalation)
+	a, esc := m.cfg.Policy.AssessEvidence(snap, m.c.Escalation, counts)
 	m.c.Escalation = esc
 	m.c.Last = &a
 	if a.Tier > 0 {
@@ -240,6 +270,9 @@ func (m *monitor) updateUI(ctx workflow.Context) {
 	}
 	if m.c.LockedAtSeq > 0 {
 		b.WriteString("\n\n🔒 locked the arbiter (systemic alert sent)")
+	}
+	if n := m.c.PeopleOutcomes; n > 0 {
+		fmt.Fprintf(&b, "\n\n%d %s of people's actions seen (not graded: the monitor grades the automation only)", n, map[bool]string{true: "outcome", false: "outcomes"}[n == 1])
 	}
 	workflow.SetCurrentDetails(ctx, b.String())
 }
