@@ -9,7 +9,12 @@
 # upgrade migrates the schema: bump the image tags, then `docker compose up`).
 #
 # temporal-sql-tool reads SQL_PASSWORD from the environment; the password is never put on a
-# command line.
+# command line. SQL_TOOL names the tool when it is not temporal-sql-tool on PATH (built from
+# go.temporal.io/server/cmd/tools/sql, the binary is called `sql`: the production harness and
+# README "Production" run this script with SQL_TOOL set).
+#
+# Needs only POSIX sh, date, sleep and the tool (no netcat): it waits for PostgreSQL by trying to
+# create the first database until that succeeds, which also proves the credentials work.
 set -eu
 
 : "${SQL_PLUGIN:=postgres12}"
@@ -20,18 +25,20 @@ set -eu
 : "${TEMPORAL_DBNAME:=temporal}"
 : "${VISIBILITY_DBNAME:=temporal_visibility}"
 : "${WAIT_TIMEOUT_SECONDS:=120}"
+: "${SQL_TOOL:=temporal-sql-tool}"
 export SQL_PASSWORD
 
 sql_tool() {
-	temporal-sql-tool --plugin "$SQL_PLUGIN" --endpoint "$SQL_HOST" --port "$SQL_PORT" \
+	"$SQL_TOOL" --plugin "$SQL_PLUGIN" --endpoint "$SQL_HOST" --port "$SQL_PORT" \
 		--user "$SQL_USER" "$@"
 }
 
 echo "temporal-schema: waiting for PostgreSQL at $SQL_HOST:$SQL_PORT"
 deadline=$(($(date +%s) + WAIT_TIMEOUT_SECONDS))
-until nc -z "$SQL_HOST" "$SQL_PORT" >/dev/null 2>&1; do
+# create-database leaves an existing database alone, so this is safe to repeat.
+until out=$(sql_tool --database "$TEMPORAL_DBNAME" create-database 2>&1); do
 	if [ "$(date +%s)" -ge "$deadline" ]; then
-		echo "temporal-schema: PostgreSQL not reachable after ${WAIT_TIMEOUT_SECONDS}s" >&2
+		echo "temporal-schema: PostgreSQL not usable after ${WAIT_TIMEOUT_SECONDS}s: $out" >&2
 		exit 1
 	fi
 	sleep 2

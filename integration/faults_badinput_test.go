@@ -15,6 +15,7 @@ import (
 
 	"resurge/devstack"
 	"resurge/domain"
+	"resurge/internal/faultcheck"
 	"resurge/platform"
 	"resurge/platform/simclient"
 	"resurge/workflows"
@@ -95,7 +96,7 @@ func TestBadInputToRunningWorkflows(t *testing.T) {
 	good := testPost("grow-badinput", "agent-bad")
 	startPosts(t, fs.Stack, good)
 	before := waitPosts(t, fs, time.Minute, "the post acting", []string{good.Post.ID},
-		func(st workflows.PostStatus) bool { return hasStatus(st, domain.StatusSuccess) })[good.Post.ID]
+		func(st workflows.PostStatus) bool { return faultcheck.HasStatus(st, domain.StatusSuccess) })[good.Post.ID]
 	eventually(t, 30*time.Second, "the monitor counting the outcome", func() (bool, string) {
 		st, err := fs.safety.MonitorStatus(ctx, "agent-bad")
 		return err == nil && st.OutcomeSeq == 1, fmtErr(err)
@@ -230,7 +231,7 @@ func TestBadInputToRunningWorkflows(t *testing.T) {
 	noAdapter.Post.Platform = domain.PlatformMastodon
 	startPosts(t, fs.Stack, bad, noAdapter)
 	st := waitPosts(t, fs, time.Minute, "the post with bad samples acting", []string{bad.Post.ID},
-		func(st workflows.PostStatus) bool { return hasStatus(st, domain.StatusSuccess) })[bad.Post.ID]
+		func(st workflows.PostStatus) bool { return faultcheck.HasStatus(st, domain.StatusSuccess) })[bad.Post.ID]
 	if st.RejectedCount != len(badSampleKinds) || len(st.Rejected) != len(badSampleKinds) {
 		t.Errorf("%s: %d rejected inputs %+v, want %d", bad.Post.ID, st.RejectedCount, st.Rejected, len(badSampleKinds))
 	}

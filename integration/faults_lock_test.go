@@ -9,6 +9,7 @@ import (
 	"resurge/app"
 	"resurge/devstack"
 	"resurge/domain"
+	"resurge/internal/faultcheck"
 	"resurge/workflows"
 )
 
@@ -34,10 +35,10 @@ func TestFaultLockUnderLoad(t *testing.T) {
 	// The hourly budgets would deny part of 500 posts' actions: this test is about the lock.
 	policy.GlobalPerHour, policy.PerPostPerHour = 100*n, 100
 	fs := startFaultStack(t, devstack.Options{Safety: app.SafetyConfig{Policy: policy, Monitor: loadTolerantMonitor()}})
-	cfg := massConfig()
+	cfg := faultcheck.MassConfig()
 	cfg.SampleInterval, cfg.MinSamples, cfg.Window = 20*time.Second, 2, 50*time.Second
-	posts := curvePosts("lock", n, func(i int) string { return fmt.Sprintf("agent-lock-%d", i%20) }, cfg)
-	ids := postIDs(posts)
+	posts := faultcheck.CurvePosts("lock", n, func(i int) string { return fmt.Sprintf("agent-lock-%d", i%20) }, cfg)
+	ids := faultcheck.PostIDs(posts)
 
 	// Start the posts at a steady pace in the background: the lock lands while some are still
 	// starting, some sampling, some acting.
@@ -47,7 +48,7 @@ func TestFaultLockUnderLoad(t *testing.T) {
 		defer started.Done()
 		pace := time.NewTicker(60 * time.Second / time.Duration(n))
 		defer pace.Stop()
-		errs := parallel(n, 8, func(i int) error {
+		errs := faultcheck.Parallel(n, 8, func(i int) error {
 			<-pace.C
 			_, err := workflows.StartPost(testContext(t, time.Minute), fs.Client, posts[i])
 			return err
@@ -86,7 +87,7 @@ func TestFaultLockUnderLoad(t *testing.T) {
 	}
 	since := state.Lock.Since
 	effects := fs.Sim.Effects()
-	checkDecisionsAroundLock(t, arbiterDecisions(t, fs), effects, since, time.Time{})
+	faultcheck.CheckDecisionsAroundLock(t, arbiterDecisions(t, fs), effects, since, time.Time{})
 	afterLock := 0
 	for _, e := range effects {
 		if e.CreatedAt.After(since) {
@@ -102,15 +103,15 @@ func TestFaultLockUnderLoad(t *testing.T) {
 	released := time.Now()
 	waitActed(t, fs, 3*time.Minute, "every post acting after the release", ids)
 	t.Logf("all %d posts acted %s after the release", n, time.Since(released).Round(time.Millisecond))
-	logs := stopPosts(t, fs, ids)
+	logs := faultcheck.StopPosts(t, fs.Client, ids)
 	state, err := fs.safety.ArbiterState(t.Context())
 	if err != nil || state.Lock.Active || state.Lock.ReleasedAt.IsZero() {
 		t.Fatalf("the arbiter is not released: %+v %v", state.Lock, err)
 	}
 	decisions := arbiterDecisions(t, fs)
 	effects = fs.Sim.Effects()
-	checkDecisionsAroundLock(t, decisions, effects, since, state.Lock.ReleasedAt)
-	checkOneEffectPerRecord(t, fs, logs)
+	faultcheck.CheckDecisionsAroundLock(t, decisions, effects, since, state.Lock.ReleasedAt)
+	faultcheck.CheckOneEffectPerRecord(t, fs.Sim.Effects(), logs)
 
 	// The lock refused posts mid-run, and every one of them acted after the release.
 	refused := map[string]bool{}
@@ -119,7 +120,7 @@ func TestFaultLockUnderLoad(t *testing.T) {
 			refused[d.Key] = true
 		}
 	}
-	byKey := effectsByKey(fs.Sim)
+	byKey := faultcheck.EffectsByKey(fs.Sim.Effects())
 	resumed := 0
 	for k := range refused {
 		if es := byKey[k]; len(es) == 1 && !es[0].CreatedAt.Before(state.Lock.ReleasedAt) {
@@ -132,36 +133,4 @@ func TestFaultLockUnderLoad(t *testing.T) {
 		t.Fatalf("the lock did not land mid-run: %d effects before it, %d keys refused and resumed", atLock, resumed)
 	}
 	t.Logf("%d keys refused by the lock, all acted after the release; %d effects, %d decisions", resumed, len(effects), len(decisions))
-}
-
-// checkDecisionsAroundLock checks the arbiter's decisions against a lock that began at since
-// and was released at released (zero: still locked): the arbiter allowed nothing in between,
-// and every effect's key has an allow decision made before the lock or after the release. (A
-// decision made in the same workflow task as the lock, before it, has its time: a decision
-// made after it would have been a lock.)
-func checkDecisionsAroundLock(t *testing.T, decisions []decision, effects []simEffect, since, released time.Time) {
-	t.Helper()
-	inLock := func(at time.Time) bool {
-		return at.After(since) && (released.IsZero() || at.Before(released))
-	}
-	allowed := map[string][]time.Time{}
-	for _, d := range decisions {
-		if d.Decision != domain.DecisionAllow {
-			continue
-		}
-		allowed[d.Key] = append(allowed[d.Key], d.At)
-		if inLock(d.At) {
-			t.Errorf("the arbiter allowed %s at %s, during the lock (%s to %s)", d.Key, d.At, since, released)
-		}
-	}
-	for _, e := range effects {
-		ok := false
-		for _, at := range allowed[e.Key] {
-			ok = ok || !inLock(at)
-		}
-		if !ok {
-			t.Errorf("effect %s on %s (key %s, created %s) has no allow decision outside the lock (%s to %s): allowed at %v",
-				e.ID, e.PostID, e.Key, e.CreatedAt, since, released, allowed[e.Key])
-		}
-	}
 }

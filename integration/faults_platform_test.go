@@ -13,6 +13,7 @@ import (
 
 	"resurge/devstack"
 	"resurge/domain"
+	"resurge/internal/faultcheck"
 	"resurge/platform"
 	"resurge/platform/sim"
 	"resurge/workflows"
@@ -48,20 +49,20 @@ func TestFaultTransientStorm(t *testing.T) {
 	// One agent per post: an agent's monitor grades it only from 3 outcomes on, so slow
 	// successes cannot make an agent look anomalous and get its actions denied.
 	// A wide window: with stalls of 10 s, three samples seldom fit in fastConfig's 6 s.
-	cfg := fastConfig()
+	cfg := faultcheck.FastConfig()
 	cfg.Window = 20 * time.Second
-	posts := curvePosts("storm", n, func(i int) string { return fmt.Sprintf("agent-storm-%d", i) }, cfg)
+	posts := faultcheck.CurvePosts("storm", n, func(i int) string { return fmt.Sprintf("agent-storm-%d", i) }, cfg)
 	begin := time.Now()
-	startPostsParallel(t, fs, posts)
-	waitPosts(t, fs, 4*time.Minute, "every due action recorded as a success", postIDs(posts),
-		func(st workflows.PostStatus) bool { return hasStatus(st, domain.StatusSuccess) })
+	faultcheck.StartPosts(t, fs.Client, posts)
+	waitPosts(t, fs, 4*time.Minute, "every due action recorded as a success", faultcheck.PostIDs(posts),
+		func(st workflows.PostStatus) bool { return faultcheck.HasStatus(st, domain.StatusSuccess) })
 	t.Logf("every post acted %s after the first start", time.Since(begin).Round(time.Millisecond))
 	// The storm is over: actions still on their way finish normally, then the posts stop.
 	if err := fs.Sim.SetFaults(sim.Faults{}); err != nil {
 		t.Fatal(err)
 	}
-	logs := stopPosts(t, fs, postIDs(posts))
-	checkOneEffectPerRecord(t, fs, logs)
+	logs := faultcheck.StopPosts(t, fs.Client, faultcheck.PostIDs(posts))
+	faultcheck.CheckOneEffectPerRecord(t, fs.Sim.Effects(), logs)
 	for id, log := range logs {
 		for _, r := range log {
 			if r.Status != domain.StatusSuccess {
@@ -113,7 +114,7 @@ func TestFaultTransientStorm(t *testing.T) {
 // post_gone, as does a post deleted on the platform after it acted.
 func TestFaultNonTransient(t *testing.T) {
 	t.Parallel() // light: mostly waits on timers (see faults_harness_test.go)
-	cfg := fastConfig()
+	cfg := faultcheck.FastConfig()
 	// Cooldowns longer than the test: a failed record counts as an attempt, and the planner
 	// (as the reference executor) may try a failed key again once its cooldown is over.
 	cfg.CommentCooldown, cfg.EditCooldown, cfg.ThreadCooldown = 10*time.Minute, 10*time.Minute, 10*time.Minute
@@ -147,14 +148,14 @@ func TestFaultNonTransient(t *testing.T) {
 	rules = append(rules, sim.FaultRule{Kind: sim.FaultNotFound, Scope: sim.ScopeMetrics, PostID: gone.Post.ID, Probability: 1})
 
 	fs := startFaultStack(t, devstack.Options{SimFaults: sim.Faults{Rules: rules}})
-	startPostsParallel(t, fs, append(append([]workflows.PostInput{}, posts...), gone, deleted))
+	faultcheck.StartPosts(t, fs.Client, append(append([]workflows.PostInput{}, posts...), gone, deleted))
 
-	sts := waitPosts(t, fs, 2*time.Minute, "every action recorded as failed", postIDs(posts),
-		func(st workflows.PostStatus) bool { return hasStatus(st, domain.StatusFailed) })
+	sts := waitPosts(t, fs, 2*time.Minute, "every action recorded as failed", faultcheck.PostIDs(posts),
+		func(st workflows.PostStatus) bool { return faultcheck.HasStatus(st, domain.StatusFailed) })
 	// Give a retry, if there were one, time to happen (the activity's first retry comes after
 	// 2 s), then look again.
 	time.Sleep(4 * time.Second)
-	sts, err := statuses(t, fs, postIDs(posts))
+	sts, err := faultcheck.Statuses(t.Context(), fs.Client, faultcheck.PostIDs(posts))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +205,7 @@ func TestFaultNonTransient(t *testing.T) {
 
 	// A post the platform deletes after it acted: its next sample ends it, its log kept.
 	waitPosts(t, fs, time.Minute, "the post to be deleted acting", []string{deleted.Post.ID},
-		func(st workflows.PostStatus) bool { return hasStatus(st, domain.StatusSuccess) })
+		func(st workflows.PostStatus) bool { return faultcheck.HasStatus(st, domain.StatusSuccess) })
 	fs.Sim.DeletePost(deleted.Post.ID)
 	if err := fs.Client.GetWorkflow(ctx, workflows.PostWorkflowID(deleted.Post.ID), "").Get(ctx, &sum); err != nil {
 		t.Fatalf("%s: %v", deleted.Post.ID, err)

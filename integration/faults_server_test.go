@@ -12,6 +12,7 @@ import (
 	"resurge/app"
 	"resurge/devstack"
 	"resurge/domain"
+	"resurge/internal/faultcheck"
 	"resurge/platform/sim"
 	"resurge/workflows"
 )
@@ -36,12 +37,12 @@ func TestFaultServerRestarts(t *testing.T) {
 	runs := map[string]string{}
 	for r := range restarts {
 		var batch []workflows.PostInput
-		for i, p := range curvePosts(fmt.Sprintf("restart%d", r), n/restarts, func(i int) string { return fmt.Sprintf("agent-restart-%d", i%10) }, massConfig()) {
+		for i, p := range faultcheck.CurvePosts(fmt.Sprintf("restart%d", r), n/restarts, func(i int) string { return fmt.Sprintf("agent-restart-%d", i%10) }, faultcheck.MassConfig()) {
 			p.Config.MinSamples = 3 + i%4
 			p.Config.Window = time.Duration(p.Config.MinSamples+1) * p.Config.SampleInterval
 			batch = append(batch, p)
 		}
-		for id, run := range startPostsRuns(t, fs, batch) {
+		for id, run := range faultcheck.StartPosts(t, fs.Client, batch) {
 			runs[id] = run
 		}
 		all = append(all, batch...)
@@ -71,12 +72,12 @@ func TestFaultServerRestarts(t *testing.T) {
 			r+1, len(all), effects, held, back.Round(time.Millisecond))
 	}
 
-	ids := postIDs(all)
+	ids := faultcheck.PostIDs(all)
 	sts := waitPosts(t, fs, 3*time.Minute, "every post acting after the restarts", ids,
-		func(st workflows.PostStatus) bool { return hasStatus(st, domain.StatusSuccess) })
+		func(st workflows.PostStatus) bool { return faultcheck.HasStatus(st, domain.StatusSuccess) })
 	// Every workflow continues: the same run as started, still running, still sampling.
-	time.Sleep(2 * massConfig().SampleInterval)
-	later, err := statuses(t, fs, ids)
+	time.Sleep(2 * faultcheck.MassConfig().SampleInterval)
+	later, err := faultcheck.Statuses(t.Context(), fs.Client, ids)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,8 +94,8 @@ func TestFaultServerRestarts(t *testing.T) {
 			t.Errorf("%s: %d cycles, then %d (%s): it stopped sampling", id, sts[id].Cycles, later[id].Cycles, later[id].State)
 		}
 	}
-	logs := stopPosts(t, fs, ids)
-	effects := checkOneEffectPerRecord(t, fs, logs)
+	logs := faultcheck.StopPosts(t, fs.Client, ids)
+	effects := faultcheck.CheckOneEffectPerRecord(t, fs.Sim.Effects(), logs)
 	// The restarts did hit actions on their way: planned before a restart, finished after it.
 	across := 0
 	for _, log := range logs {
@@ -108,25 +109,4 @@ func TestFaultServerRestarts(t *testing.T) {
 	if across == 0 {
 		t.Errorf("no action was on its way across a restart: the test proved nothing about them")
 	}
-}
-
-// startPostsRuns starts posts and returns the run ID of each.
-func startPostsRuns(t *testing.T, fs *faultStack, posts []workflows.PostInput) map[string]string {
-	t.Helper()
-	runs := make([]string, len(posts))
-	errs := parallel(len(posts), 16, func(i int) error {
-		run, err := workflows.StartPost(testContext(t, time.Minute), fs.Client, posts[i])
-		if err == nil {
-			runs[i] = run.GetRunID()
-		}
-		return err
-	})
-	out := map[string]string{}
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("start %s: %v", posts[i].Post.ID, err)
-		}
-		out[posts[i].Post.ID] = runs[i]
-	}
-	return out
 }

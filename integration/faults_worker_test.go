@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,39 +8,10 @@ import (
 
 	"resurge/devstack"
 	"resurge/domain"
-	"resurge/platform"
+	"resurge/internal/faultcheck"
 	"resurge/platform/sim"
 	"resurge/workflows"
 )
-
-// curvePosts returns n posts "<curve>-<tag>-<i>", the curve cycling through grow, stall and
-// die so that every action type (comment, edit, thread) is exercised.
-func curvePosts(tag string, n int, agent func(i int) string, cfg domain.EvaluationConfig) []workflows.PostInput {
-	curves := []sim.Curve{sim.CurveGrow, sim.CurveStall, sim.CurveDie}
-	out := make([]workflows.PostInput, n)
-	for i := range out {
-		p := testPost(fmt.Sprintf("%s-%s-%d", curves[i%3], tag, i), agent(i))
-		p.Config = cfg
-		out[i] = p
-	}
-	return out
-}
-
-// successOutcome returns the post's successful record and its effect as the workflow saw it.
-func successOutcome(t *testing.T, id string, st workflows.PostStatus) (domain.ActionRecord, platform.Effect) {
-	t.Helper()
-	for _, r := range st.Log {
-		if r.Status == domain.StatusSuccess {
-			var e platform.Effect
-			if err := json.Unmarshal(r.Outcome, &e); err != nil {
-				t.Fatalf("%s: outcome %s: %v", id, r.Outcome, err)
-			}
-			return r, e
-		}
-	}
-	t.Fatalf("%s: no successful record in %+v", id, st.Log)
-	return domain.ActionRecord{}, platform.Effect{}
-}
 
 // TestFaultWorkerKilledMidAction: the platform holds every action's reply, so each action has
 // reached the platform (its effect exists) but the worker has not heard back; the worker is
@@ -54,14 +24,14 @@ func TestFaultWorkerKilledMidAction(t *testing.T) {
 	// load on a 2-core box the arbiter was seen to stall for minutes (see TestFaultLockUnderLoad).
 	const perRound = 50
 	fs := startFaultStack(t, devstack.Options{SeparateWorkerClient: true})
-	cfg := fastConfig()
+	cfg := faultcheck.FastConfig()
 	for round := range soakRounds() {
 		start := time.Now()
 		if err := fs.Sim.SetFaults(sim.Faults{HoldActions: true}); err != nil {
 			t.Fatal(err)
 		}
-		posts := curvePosts(fmt.Sprintf("kill%d", round), perRound, func(i int) string { return fmt.Sprintf("agent-kill-%d", i%10) }, cfg)
-		startPostsParallel(t, fs, posts)
+		posts := faultcheck.CurvePosts(fmt.Sprintf("kill%d", round), perRound, func(i int) string { return fmt.Sprintf("agent-kill-%d", i%10) }, cfg)
+		faultcheck.StartPosts(t, fs.Client, posts)
 		if err := fs.Sim.WaitHeld(testContext(t, 2*time.Minute), perRound); err != nil {
 			t.Fatalf("round %d: %d of %d actions held at the platform: %v", round, fs.Sim.Held(), perRound, err)
 		}
@@ -79,18 +49,18 @@ func TestFaultWorkerKilledMidAction(t *testing.T) {
 		if err := fs.StartWorker(testContext(t, time.Minute)); err != nil {
 			t.Fatalf("restart the worker: %v", err)
 		}
-		sts := waitPosts(t, fs, 3*time.Minute, "every action recorded as a success after the worker's death", postIDs(posts),
-			func(st workflows.PostStatus) bool { return hasStatus(st, domain.StatusSuccess) })
+		sts := waitPosts(t, fs, 3*time.Minute, "every action recorded as a success after the worker's death", faultcheck.PostIDs(posts),
+			func(st workflows.PostStatus) bool { return faultcheck.HasStatus(st, domain.StatusSuccess) })
 		for _, p := range posts {
 			id := p.Post.ID
-			rec, eff := successOutcome(t, id, sts[id])
+			rec, eff := faultcheck.SuccessOutcome(t, id, sts[id])
 			// The first attempt died with the worker; the retry found the effect instead of
 			// acting again.
 			if rec.Attempts < 2 || !eff.Replayed {
 				t.Errorf("%s: %d attempts, replayed %v: the kill did not land mid-action (%+v)", id, rec.Attempts, eff.Replayed, rec)
 			}
 		}
-		checkOneEffectPerRecord(t, fs, stopPosts(t, fs, postIDs(posts)))
+		faultcheck.CheckOneEffectPerRecord(t, fs.Sim.Effects(), faultcheck.StopPosts(t, fs.Client, faultcheck.PostIDs(posts)))
 		t.Logf("round %d: %d posts held at the platform after %s, all recorded once %s after the kill",
 			round, perRound, held.Sub(start).Round(time.Millisecond), time.Since(held).Round(time.Millisecond))
 	}
@@ -103,8 +73,8 @@ func TestFaultWorkerKilledMidAction(t *testing.T) {
 func TestFaultUnknownOutcomeWithoutIdempotency(t *testing.T) {
 	t.Parallel() // light: mostly waits on timers (see faults_harness_test.go)
 	const n = 12
-	cfg := fastConfig()
-	posts := curvePosts("unknown", n, func(i int) string { return fmt.Sprintf("agent-unknown-%d", i) }, cfg)
+	cfg := faultcheck.FastConfig()
+	posts := faultcheck.CurvePosts("unknown", n, func(i int) string { return fmt.Sprintf("agent-unknown-%d", i) }, cfg)
 	var rules []sim.FaultRule
 	for i, p := range posts {
 		kind := sim.FaultDrop
@@ -115,13 +85,13 @@ func TestFaultUnknownOutcomeWithoutIdempotency(t *testing.T) {
 			EffectFirst: true, Delay: 12 * time.Second})
 	}
 	fs := startFaultStack(t, devstack.Options{SimFaults: sim.Faults{IgnoreIdempotency: true, Rules: rules}})
-	startPostsParallel(t, fs, posts)
-	sts := waitPosts(t, fs, 2*time.Minute, "every action recorded as a success", postIDs(posts),
-		func(st workflows.PostStatus) bool { return hasStatus(st, domain.StatusSuccess) })
+	faultcheck.StartPosts(t, fs.Client, posts)
+	sts := waitPosts(t, fs, 2*time.Minute, "every action recorded as a success", faultcheck.PostIDs(posts),
+		func(st workflows.PostStatus) bool { return faultcheck.HasStatus(st, domain.StatusSuccess) })
 
 	for _, p := range posts {
 		id := p.Post.ID
-		rec, eff := successOutcome(t, id, sts[id])
+		rec, eff := faultcheck.SuccessOutcome(t, id, sts[id])
 		if rec.Attempts != 2 || !eff.Replayed {
 			t.Errorf("%s: %d attempts, replayed %v, want the second attempt to find the first one's effect (%+v)", id, rec.Attempts, eff.Replayed, rec)
 		}
@@ -134,7 +104,7 @@ func TestFaultUnknownOutcomeWithoutIdempotency(t *testing.T) {
 			t.Errorf("%s: the platform received %d action calls, want 1: %+v", id, len(calls), calls)
 		}
 	}
-	checkOneEffectPerRecord(t, fs, stopPosts(t, fs, postIDs(posts)))
+	faultcheck.CheckOneEffectPerRecord(t, fs.Sim.Effects(), faultcheck.StopPosts(t, fs.Client, faultcheck.PostIDs(posts)))
 	// The faults did fire: every rule's Next is used up.
 	for i, r := range fs.Sim.Faults().Rules {
 		if r.Next != 0 {

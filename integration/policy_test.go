@@ -8,6 +8,7 @@ import (
 
 	"resurge/devstack"
 	"resurge/domain"
+	"resurge/internal/faultcheck"
 	"resurge/workflows"
 )
 
@@ -46,7 +47,7 @@ func TestPolicyReachesTheRunningArbiter(t *testing.T) {
 	startPosts(t, fs.Stack, banned, allowed)
 	sts := waitPosts(t, fs, time.Minute, "both posts decided", []string{banned.Post.ID, allowed.Post.ID},
 		func(st workflows.PostStatus) bool {
-			return hasStatus(st, domain.StatusBlocked) || hasStatus(st, domain.StatusSuccess)
+			return faultcheck.HasStatus(st, domain.StatusBlocked) || faultcheck.HasStatus(st, domain.StatusSuccess)
 		})
 	if r := sts[banned.Post.ID].Log[0]; r.Status != domain.StatusBlocked ||
 		!strings.Contains(strings.Join(r.Reasons, "; "), `banned term "what do you think"`) {

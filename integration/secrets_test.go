@@ -15,6 +15,7 @@ import (
 
 	"resurge/devstack"
 	"resurge/domain"
+	"resurge/internal/faultcheck"
 	"resurge/platform"
 	"resurge/platform/simclient"
 	"resurge/workflows"
@@ -45,13 +46,13 @@ func TestSecretsNeverLeak(t *testing.T) {
 		testPost("grow-leak-retry", "agent-leak-3"),   // the action: two 503s quoting it, then through
 		testPost("stall-clean", "agent-leak-4"),       // nothing odd
 	}
-	startPostsParallel(t, fs, posts)
+	faultcheck.StartPosts(t, fs.Client, posts)
 
 	waitPosts(t, fs, time.Minute, "the garbled metrics rejected", []string{"grow-leak-metrics"},
 		func(st workflows.PostStatus) bool { return st.RejectedCount >= 2 })
 	sts := waitPosts(t, fs, 2*time.Minute, "the actions recorded", []string{"die-leak-action", "grow-leak-retry", "stall-clean"},
 		func(st workflows.PostStatus) bool {
-			return hasStatus(st, domain.StatusFailed) || hasStatus(st, domain.StatusSuccess)
+			return faultcheck.HasStatus(st, domain.StatusFailed) || faultcheck.HasStatus(st, domain.StatusSuccess)
 		})
 	if r := sts["die-leak-action"].Log[0]; r.Status != domain.StatusFailed || r.ErrorCode != platform.CodeBadRequest ||
 		!strings.Contains(strings.Join(r.Reasons, " "), "[redacted]") {
@@ -71,18 +72,18 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	// The scan every fault test gets at its end, here with proof that it looked at the
 	// right places: the echoes are in the histories and the logs, redacted.
-	scan, err := scanHistories(testContext(t, time.Minute), fs)
+	scan, err := faultcheck.ScanHistories(testContext(t, time.Minute), fs.Client, fs.token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, leaks, redactedLines := fs.logs.stats()
-	if len(scan.leaks) > 0 || len(leaks) > 0 {
-		t.Fatalf("the token leaked: history events %v, log lines %q", scan.leaks, leaks)
+	logs := fs.logs.stats()
+	if len(scan.Leaks) > 0 || len(logs.Leaks) > 0 {
+		t.Fatalf("the token leaked: history events %v, log lines %q", scan.Leaks, logs.Leaks)
 	}
-	if scan.redacted == 0 || redactedLines == 0 {
-		t.Fatalf("the echoed token reached %d history events and %d log lines, redacted: want both > 0", scan.redacted, redactedLines)
+	if scan.Redacted == 0 || logs.Redacted == 0 {
+		t.Fatalf("the echoed token reached %d history events and %d log lines, redacted: want both > 0", scan.Redacted, logs.Redacted)
 	}
-	t.Logf("%d executions, %d events (%d with a redacted echo), %d log lines with one: no token", scan.workflows, scan.events, scan.redacted, redactedLines)
+	t.Logf("%d executions, %d events (%d with a redacted echo), %d log lines with one: no token", scan.Workflows, scan.Events, scan.Redacted, logs.Redacted)
 }
 
 // echoGateway proxies to the platform, except for posts whose ID says "leak-", whose replies

@@ -13,23 +13,9 @@ import (
 
 	"resurge/devstack"
 	"resurge/domain"
+	"resurge/internal/faultcheck"
 	"resurge/workflows"
 )
-
-// fastConfig is an evaluation config in seconds: with the simulated platform at 60x, a second
-// is a simulated minute.
-func fastConfig() domain.EvaluationConfig {
-	return domain.EvaluationConfig{
-		Window:              6 * time.Second,
-		MinSamples:          3,
-		SampleInterval:      time.Second,
-		CommentCooldown:     2 * time.Second,
-		EditCooldown:        3 * time.Second,
-		ThreadCooldown:      4 * time.Second,
-		MaxActionsPerWindow: 2,
-		Horizon:             3 * time.Minute,
-	}
-}
 
 // startStack starts the whole dev stack (server with its UI on a free port, simulated
 // platform at 60x, worker) and stops it when the test ends.
@@ -60,13 +46,7 @@ func startStack(t *testing.T, opts devstack.Options) *devstack.Stack {
 }
 
 func testPost(id, agent string) workflows.PostInput {
-	return workflows.PostInput{
-		Config: fastConfig(),
-		Post: domain.Post{
-			ID: id, Platform: domain.PlatformSim, Agent: agent,
-			CommentText: "What do you think?", EditText: "Edit: more details", ThreadTexts: []string{"1/2", "2/2"},
-		},
-	}
+	return faultcheck.NewPost(id, agent, faultcheck.FastConfig())
 }
 
 func startPosts(t *testing.T, s *devstack.Stack, posts ...workflows.PostInput) {

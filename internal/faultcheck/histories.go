@@ -1,0 +1,134 @@
+package faultcheck
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/proto"
+
+	"resurge/domain"
+	"resurge/workflows"
+)
+
+// Execution is one workflow run.
+type Execution struct{ ID, Run string }
+
+// ListExecutions lists every execution in the client's namespace (visibility, all pages).
+func ListExecutions(ctx context.Context, c client.Client) ([]Execution, error) {
+	var out []Execution
+	var page []byte
+	for {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{PageSize: 1000, NextPageToken: page})
+		if err != nil {
+			return out, fmt.Errorf("list workflows: %w", err)
+		}
+		for _, e := range resp.Executions {
+			out = append(out, Execution{ID: e.Execution.WorkflowId, Run: e.Execution.RunId})
+		}
+		if page = resp.NextPageToken; len(page) == 0 {
+			return out, nil
+		}
+	}
+}
+
+// HistoryScan is what scanning a namespace's histories found.
+type HistoryScan struct {
+	Workflows, Events int
+	// Leaks are the events that carry the token: "<workflow>/<run> event <id> <type>".
+	Leaks []string
+	// Redacted counts events that carry the adapters' redaction marker.
+	Redacted int
+}
+
+// ScanHistories reads every history of every workflow execution (open or closed, every run)
+// in the client's namespace and looks for token in the events' bytes: payloads (inputs,
+// results, signals, update arguments, memo, search attributes) and failure messages are
+// stored verbatim there.
+func ScanHistories(ctx context.Context, c client.Client, token string) (HistoryScan, error) {
+	var scan HistoryScan
+	execs, err := ListExecutions(ctx, c)
+	if err != nil {
+		return scan, err
+	}
+	for _, e := range execs {
+		scan.Workflows++
+		iter := c.GetWorkflowHistory(ctx, e.ID, e.Run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for iter.HasNext() {
+			ev, err := iter.Next()
+			if err != nil {
+				return scan, fmt.Errorf("history of %s/%s: %w", e.ID, e.Run, err)
+			}
+			scan.Events++
+			b, err := proto.Marshal(ev)
+			if err != nil {
+				return scan, err
+			}
+			if bytes.Contains(b, []byte(token)) {
+				scan.Leaks = append(scan.Leaks, fmt.Sprintf("%s/%s event %d %s", e.ID, e.Run, ev.EventId, ev.EventType))
+			}
+			if bytes.Contains(b, []byte(RedactionMarker)) {
+				scan.Redacted++
+			}
+		}
+	}
+	return scan, nil
+}
+
+// Decision is one arbitration, as the arbiter's history recorded it.
+type Decision struct {
+	Key string
+	domain.ArbitrationDecision
+}
+
+// ArbiterDecisions reads every arbitrate update the arbiter completed, in every run (it
+// continues as new), oldest first.
+func ArbiterDecisions(ctx context.Context, c client.Client) ([]Decision, error) {
+	var runs [][]*historypb.HistoryEvent
+	run := ""
+	for {
+		var events []*historypb.HistoryEvent
+		iter := c.GetWorkflowHistory(ctx, workflows.ArbiterWorkflowID, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for iter.HasNext() {
+			ev, err := iter.Next()
+			if err != nil {
+				return nil, fmt.Errorf("arbiter history: %w", err)
+			}
+			events = append(events, ev)
+		}
+		runs = append(runs, events)
+		prev := ""
+		if len(events) > 0 {
+			prev = events[0].GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId()
+		}
+		if prev == "" {
+			break
+		}
+		run = prev
+	}
+	slices.Reverse(runs)
+	dc := converter.GetDefaultDataConverter()
+	var out []Decision
+	for _, events := range runs {
+		for _, ev := range events {
+			a := ev.GetWorkflowExecutionUpdateCompletedEventAttributes()
+			if a == nil || a.GetOutcome().GetSuccess() == nil {
+				continue
+			}
+			key, _, _ := strings.Cut(a.GetMeta().GetUpdateId(), "@")
+			var d domain.ArbitrationDecision
+			if err := dc.FromPayloads(a.GetOutcome().GetSuccess(), &d); err != nil {
+				return nil, fmt.Errorf("arbiter decision %s: %w", a.GetMeta().GetUpdateId(), err)
+			}
+			out = append(out, Decision{Key: key, ArbitrationDecision: d})
+		}
+	}
+	return out, nil
+}
