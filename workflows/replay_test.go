@@ -19,7 +19,9 @@ func TestReplayCommittedHistories(t *testing.T) {
 	}
 	want := map[string]bool{"post_thread.json": false, "post_stopped.json": false, "monitor_lock.json": false, "arbiter_lock_release.json": false, "post_blocked.json": false,
 		"arbiter_bad_input.json": false, "monitor_bad_input.json": false,
-		"legacy_post_thread.json": false, "legacy_post_stopped.json": false, "legacy_post_blocked.json": false}
+		"legacy_post_thread.json": false, "legacy_post_stopped.json": false, "legacy_post_blocked.json": false,
+		"post_approved.json": false, "post_rejected.json": false, "post_approval_expired.json": false, "post_operator_locked.json": false,
+		"monitor_people.json": false, "arbiter_people.json": false}
 	for _, f := range files {
 		want[filepath.Base(f)] = true
 	}
