@@ -104,23 +104,40 @@ func TestDevServerEphemeralWithoutUI(t *testing.T) {
 	}
 }
 
-// levelCounter is a slog handler that counts the records below error it receives.
+// levelCounter is a slog handler that counts the server's records below error (those of a
+// logger with component=temporal-server; the dev server's own warnings, such as a port retry,
+// are not the server's).
 type levelCounter struct {
-	mu    sync.Mutex
-	below int
+	mu     sync.Mutex
+	below  int
+	server bool // set on the handlers derived for the server's logger
+	root   *levelCounter
 }
 
 func (*levelCounter) Enabled(context.Context, slog.Level) bool { return true }
 func (l *levelCounter) Handle(_ context.Context, r slog.Record) error {
-	if r.Level < slog.LevelError {
-		l.mu.Lock()
-		l.below++
-		l.mu.Unlock()
+	if l.server && r.Level < slog.LevelError {
+		root := l.counter()
+		root.mu.Lock()
+		root.below++
+		root.mu.Unlock()
 	}
 	return nil
 }
-func (l *levelCounter) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *levelCounter) WithGroup(string) slog.Handler      { return l }
+func (l *levelCounter) WithAttrs(as []slog.Attr) slog.Handler {
+	server := l.server || slices.ContainsFunc(as, func(a slog.Attr) bool {
+		return a.Key == "component" && a.Value.String() == "temporal-server"
+	})
+	return &levelCounter{server: server, root: l.counter()}
+}
+func (l *levelCounter) WithGroup(string) slog.Handler { return l }
+
+func (l *levelCounter) counter() *levelCounter {
+	if l.root != nil {
+		return l.root
+	}
+	return l
+}
 
 func (l *levelCounter) belowError() int {
 	l.mu.Lock()
