@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"resurge/domain"
+	"resurge/metrics"
 	"resurge/platform"
 )
 
@@ -22,6 +23,9 @@ type Activities struct {
 	Safety SafetyGateway
 	// Alerts is where monitors' alerts go; nil logs them only.
 	Alerts *AlertSink
+	// Metrics records the stagnation scores the planner computes; nil records nothing. (The
+	// platform calls are recorded by Platforms, wrapped with metrics.Registry.Platforms.)
+	Metrics *metrics.Registry
 }
 
 // FetchMetricsInput names the post to read.
@@ -59,7 +63,11 @@ type PlanInput struct {
 // PlanAction runs the pure planner. It is an activity (a local one) so that the plan each cycle
 // is recorded in the history as the decision the workflow acted on.
 func (a *Activities) PlanAction(_ context.Context, in PlanInput) (domain.Plan, error) {
-	return domain.PlanActionFor(in.Platform, in.PostID, in.Log, in.Samples, in.Config, in.Now), nil
+	plan := domain.PlanActionFor(in.Platform, in.PostID, in.Log, in.Samples, in.Config, in.Now)
+	if plan.Reason != domain.ReasonInsufficientSamples {
+		a.Metrics.ObserveScore(in.Platform, plan.Score)
+	}
+	return plan, nil
 }
 
 // ActionInput is one corrective action to perform.

@@ -13,6 +13,7 @@ import (
 
 	"resurge/activities"
 	"resurge/domain"
+	"resurge/metrics"
 	"resurge/platform"
 	"resurge/workflows"
 )
@@ -98,6 +99,14 @@ func Wire(c client.Client, platforms map[string]platform.Platform, cfg SafetyCon
 		Alerts:       alerts,
 		PolicySource: cfg.PolicySource,
 	}
+}
+
+// Instrument makes the wiring's activities record their metrics in reg: every platform call
+// (latency, errors by code) and the planner's stagnation scores. The workflow-side metrics
+// need only the client's metrics handler (reg.SDKHandler()).
+func (w Wiring) Instrument(reg *metrics.Registry) {
+	w.Activities.Platforms = reg.Platforms(w.Activities.Platforms)
+	w.Activities.Metrics = reg
 }
 
 // NewWorker returns a worker on Resurge's task queue with every workflow and activity

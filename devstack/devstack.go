@@ -22,6 +22,7 @@ import (
 	"resurge/app"
 	"resurge/devserver"
 	"resurge/domain"
+	"resurge/metrics"
 	"resurge/platform"
 	"resurge/platform/sim"
 	"resurge/platform/simclient"
@@ -52,8 +53,11 @@ type Options struct {
 	// (devserver.Options.HistoryCacheSize; 0 = devserver.DefaultHistoryCacheSize).
 	HistoryCacheSize int
 	// MetricsHandler, when set, receives the SDK metrics of the Temporal clients the stack
-	// dials: Client and, with SeparateWorkerClient, the worker's (default: none).
+	// dials: Client and, with SeparateWorkerClient, the worker's (default: none, or Metrics').
 	MetricsHandler client.MetricsHandler
+	// Metrics, when set, receives the worker's metrics: the SDK's and the workflow-side ones
+	// through its SDKHandler (unless MetricsHandler is set), the activity-side ones directly.
+	Metrics *metrics.Registry
 	// Logger receives everything (default: discard), except the Temporal server's records below
 	// error when ServerLogFile is set.
 	Logger *slog.Logger
@@ -151,11 +155,14 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, fmt.Errorf("simulated platform: %w", err)
 	}
 
+	if s.opts.MetricsHandler == nil && opts.Metrics != nil {
+		s.opts.MetricsHandler = opts.Metrics.SDKHandler()
+	}
 	c, err := client.DialContext(ctx, client.Options{
 		HostPort:       srv.HostPort(),
 		Namespace:      srv.Namespace(),
 		Logger:         app.SDKLogger(logger.With("component", "sdk")),
-		MetricsHandler: opts.MetricsHandler,
+		MetricsHandler: s.opts.MetricsHandler,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("temporal client: %w", err)
@@ -194,6 +201,9 @@ func (s *Stack) StartWorker(ctx context.Context) error {
 		c, s.workerClient = wc, wc
 	}
 	wiring := app.Wire(c, s.platforms, s.opts.Safety, s.logger)
+	if s.opts.Metrics != nil {
+		wiring.Instrument(s.opts.Metrics)
+	}
 	if s.Wiring.Alerts != nil { // a restarted worker keeps delivering where the first one did
 		wiring.Alerts, wiring.Activities.Alerts = s.Wiring.Alerts, s.Wiring.Alerts
 	}

@@ -9,15 +9,23 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"go.temporal.io/sdk/worker"
+
+	"resurge/metrics"
 )
 
 // EnvLogLevel sets the log level when --log-level is not given.
 const EnvLogLevel = "RESURGE_LOG_LEVEL"
+
+// EnvMetricsAddr sets --metrics-addr when the flag is not given.
+const EnvMetricsAddr = "RESURGE_METRICS_ADDR"
 
 type options struct {
 	dev, demo    bool
@@ -29,6 +37,8 @@ type options struct {
 	logLevel     string
 	// serverLog is where --dev's embedded Temporal server logs (see serverLogFile).
 	serverLog string
+	// metricsAddr is where Prometheus metrics are served (host:port); empty serves none.
+	metricsAddr string
 	// workflowCache is how many workflows the worker keeps cached (sticky): one per open post,
 	// monitor and the arbiter. Past it, evicted workflows replay their history on their next
 	// task, which costs CPU on every wake-up.
@@ -51,6 +61,7 @@ func parseFlags(args []string) (options, error) {
 	fs.Float64Var(&o.simTimeScale, "sim-time-scale", 60, "with --dev: simulated seconds per real second on the simulated platform")
 	fs.IntVar(&o.workflowCache, "workflow-cache", defaultWorkflowCache, "how many workflows the worker keeps in memory; set it above the number of open posts (about 20 KB each)")
 	fs.StringVar(&o.serverLog, "server-log", "", "with --dev: file that receives the embedded Temporal server's logs from info up, so the terminal shows only its errors (default <data-dir>/"+serverLogName+"; - keeps its warnings on the terminal)")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", os.Getenv(EnvMetricsAddr), "serve Prometheus metrics at http://ADDR"+metrics.Path+" (host:port, e.g. 0.0.0.0:9464; with --dev loopback only, :9464 meaning 127.0.0.1:9464); empty serves none (env "+EnvMetricsAddr+")")
 	fs.StringVar(&o.logLevel, "log-level", envOr(EnvLogLevel, "info"), "debug, info, warn or error (env "+EnvLogLevel+")")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -64,7 +75,38 @@ func parseFlags(args []string) (options, error) {
 	if o.demo && !o.dev {
 		return o, errors.New("--demo needs --dev")
 	}
+	var err error
+	if o.metricsAddr, err = checkMetricsAddr(o.metricsAddr, o.dev); err != nil {
+		return o, err
+	}
 	return o, nil
+}
+
+// checkMetricsAddr validates --metrics-addr. The dev stack listens on loopback only, and so do
+// its metrics: with dev, an address without a host means 127.0.0.1 and any other host than a
+// loopback one is refused. Without dev any host:port goes (a container serves on 0.0.0.0).
+func checkMetricsAddr(addr string, dev bool) (string, error) {
+	addr = strings.TrimSpace(addr)
+	if addr == "" {
+		return "", nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("--metrics-addr %q: want host:port, e.g. 127.0.0.1:9464: %v", addr, err)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return "", fmt.Errorf("--metrics-addr %q: port %q is not a number from 0 to 65535", addr, port)
+	}
+	if !dev {
+		return addr, nil
+	}
+	if host == "" {
+		return net.JoinHostPort("127.0.0.1", port), nil
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return "", fmt.Errorf("--metrics-addr %q: with --dev metrics are served on loopback only (e.g. 127.0.0.1:%s)", addr, port)
+	}
+	return addr, nil
 }
 
 func main() {

@@ -50,3 +50,40 @@ func TestServerLogFile(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricsAddr(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"--metrics-addr", "0.0.0.0:9464"}, "0.0.0.0:9464"},
+		{[]string{"--metrics-addr", ":9464"}, ":9464"},
+		{[]string{"--dev", "--metrics-addr", ":9464"}, "127.0.0.1:9464"},
+		{[]string{"--dev", "--metrics-addr", "127.0.0.1:0"}, "127.0.0.1:0"},
+		{[]string{"--dev", "--metrics-addr", "[::1]:9464"}, "[::1]:9464"},
+		{[]string{"--dev", "--metrics-addr", "localhost:9464"}, "localhost:9464"},
+	} {
+		o, err := parseFlags(c.args)
+		if err != nil || o.metricsAddr != c.want {
+			t.Errorf("%v: metrics address %q (%v), want %q", c.args, o.metricsAddr, err, c.want)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--dev", "--metrics-addr", "0.0.0.0:9464"}, "loopback only"},
+		{[]string{"--dev", "--metrics-addr", "example.org:9464"}, "loopback only"},
+		{[]string{"--metrics-addr", "9464"}, "want host:port"},
+		{[]string{"--metrics-addr", "127.0.0.1:http"}, "is not a number"},
+	} {
+		if _, err := parseFlags(c.args); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want an error with %q", c.args, err, c.want)
+		}
+	}
+	t.Setenv(EnvMetricsAddr, "127.0.0.1:9999")
+	if o, err := parseFlags(nil); err != nil || o.metricsAddr != "127.0.0.1:9999" {
+		t.Errorf("from %s: %q %v", EnvMetricsAddr, o.metricsAddr, err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"resurge/app"
 	"resurge/demo"
 	"resurge/devstack"
+	"resurge/metrics"
 )
 
 func run(ctx context.Context, o options) error {
@@ -24,21 +25,51 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	slog.SetDefault(logger)
-	if o.dev {
-		return runDev(ctx, o, logger)
+	reg, stopMetrics, err := startMetrics(o.metricsAddr, logger)
+	if err != nil {
+		return err
 	}
-	return runWorker(ctx, logger)
+	defer stopMetrics()
+	if o.dev {
+		return runDev(ctx, o, logger, reg)
+	}
+	return runWorker(ctx, logger, reg)
+}
+
+// startMetrics serves Prometheus metrics on addr, or returns a nil registry when addr is empty.
+// stop flushes what the SDK's scope holds and closes the server; call it after the worker stops.
+func startMetrics(addr string, logger *slog.Logger) (reg *metrics.Registry, stop func(), err error) {
+	if addr == "" {
+		return nil, func() {}, nil
+	}
+	if reg, err = metrics.NewRegistry(logger.With("component", "metrics")); err != nil {
+		return nil, nil, err
+	}
+	srv, err := metrics.Serve(addr, reg, logger)
+	if err != nil {
+		_ = reg.Close()
+		return nil, nil, err
+	}
+	logger.Info("serving metrics", "url", srv.URL())
+	return reg, func() {
+		_ = reg.Close()
+		_ = srv.Close()
+	}, nil
 }
 
 // runWorker connects with Temporal's standard client configuration (TEMPORAL_ADDRESS,
 // TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS variables, temporal.toml profiles), so the same
 // binary serves a local server, a self-hosted cluster or Temporal Cloud.
-func runWorker(ctx context.Context, logger *slog.Logger) error {
+// With reg (not nil), the SDK's metrics and Resurge's go to it.
+func runWorker(ctx context.Context, logger *slog.Logger, reg *metrics.Registry) error {
 	copts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
 		return fmt.Errorf("temporal client configuration: %w", err)
 	}
 	copts.Logger = app.SDKLogger(logger.With("component", "sdk"))
+	if reg != nil {
+		copts.MetricsHandler = reg.SDKHandler()
+	}
 	pcfg, err := app.PlatformConfigFromEnv()
 	if err != nil {
 		return err
@@ -60,6 +91,9 @@ func runWorker(ctx context.Context, logger *slog.Logger) error {
 	}
 	defer c.Close()
 	wiring := app.Wire(c, platforms, safety, logger)
+	if reg != nil {
+		wiring.Instrument(reg)
+	}
 	w, err := app.StartWorker(ctx, c, wiring, worker.Options{})
 	if err != nil {
 		return err
@@ -89,8 +123,9 @@ func serverLogFile(o options) string {
 	return filepath.Join(o.dataDir, serverLogName)
 }
 
-// runDev runs the whole stack in this process until interrupted.
-func runDev(ctx context.Context, o options, logger *slog.Logger) error {
+// runDev runs the whole stack in this process until interrupted; with reg (not nil) the
+// worker's metrics go to it.
+func runDev(ctx context.Context, o options, logger *slog.Logger, reg *metrics.Registry) error {
 	safety, err := devSafetyConfig(o)
 	if err != nil {
 		return err
@@ -105,6 +140,7 @@ func runDev(ctx context.Context, o options, logger *slog.Logger) error {
 		SimTimeScale:  o.simTimeScale,
 		Logger:        logger,
 		Safety:        safety,
+		Metrics:       reg,
 	})
 	if err != nil {
 		return err

@@ -217,6 +217,7 @@ func (a *arbiter) applyPolicy(ctx workflow.Context, raw json.RawMessage) {
 
 func (a *arbiter) rejectSignal(ctx workflow.Context, what string, err error) {
 	workflow.GetLogger(ctx).Warn("rejected signal", "what", what, "error", err)
+	countRejected(ctx, what)
 	a.c.Counters.RejectedSignals++
 	a.c.Rejected = append(a.c.Rejected, RejectedInput{At: workflow.Now(ctx), What: what, Error: err.Error()})
 	if len(a.c.Rejected) > maxRejectedKept {
@@ -232,6 +233,7 @@ func (a *arbiter) arbitrate(ctx workflow.Context, req domain.ArbitrationRequest)
 	now := workflow.Now(ctx)
 	a.pruneAllowed(now)
 	d := domain.Arbitrate(a.in.Policy, a.view(), req, now)
+	countDecision(ctx, d.Decision)
 	switch {
 	case !req.IsAutonomous():
 		// A person's action (approved, or an operator's own): counted apart, and never in the
@@ -313,4 +315,5 @@ func (a *arbiter) updateUI(ctx workflow.Context) {
 		fmt.Fprintf(&b, " (set at %s, %d updates)", clock(a.c.PolicySetAt), cn.PolicyUpdates)
 	}
 	workflow.SetCurrentDetails(ctx, b.String())
+	a.reportLockState(ctx)
 }

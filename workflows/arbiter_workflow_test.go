@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"resurge/domain"
+	"resurge/metrics"
 )
 
 type arbiterTest struct {
@@ -20,8 +21,11 @@ type arbiterTest struct {
 	order     []string
 }
 
-func newArbiterTest(t *testing.T) *arbiterTest {
-	env := newTestEnv(testStart, nil)
+func newArbiterTest(t *testing.T) *arbiterTest { return newMeteredArbiterTest(t, nil) }
+
+// newMeteredArbiterTest is newArbiterTest recording the workflow's metrics in reg.
+func newMeteredArbiterTest(t *testing.T, reg *metrics.Registry) *arbiterTest {
+	env := newTestEnv(testStart, sdkHandler(reg))
 	env.RegisterWorkflow(ArbiterWorkflow)
 	return &arbiterTest{t: t, env: env, decisions: map[string]domain.ArbitrationDecision{}, rejected: map[string]error{}}
 }

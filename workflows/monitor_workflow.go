@@ -164,6 +164,7 @@ func (m *monitor) receiveImpact(ctx workflow.Context, c workflow.ReceiveChannel)
 
 func (m *monitor) reject(ctx workflow.Context, what string, err error) {
 	workflow.GetLogger(ctx).Warn("rejected signal", "what", what, "error", err)
+	countRejected(ctx, what)
 	m.c.Rejected = appendBounded(m.c.Rejected, RejectedInput{At: workflow.Now(ctx), What: what, Error: err.Error()}, maxRejectedKept)
 }
 

@@ -170,6 +170,7 @@ func (w *postWorkflow) runJob(ctx workflow.Context, j job, now time.Time) {
 			w.state = w.restingState() // the automation itself is not blocked
 		}
 		w.updateUI(ctx)
+		w.countAction(ctx, *rec)
 		return
 	}
 	// An earlier attempt with this key may have reached the platform even though it was
@@ -210,6 +211,7 @@ func (w *postWorkflow) runJob(ctx workflow.Context, j job, now time.Time) {
 	}
 	w.state = w.restingState()
 	w.updateUI(ctx)
+	w.countAction(ctx, *rec)
 	w.reportOutcome(ctx, *rec, rateBefore)
 }
 

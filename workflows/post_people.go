@@ -141,6 +141,7 @@ func (w *postWorkflow) answer(ctx workflow.Context, signal string, raw json.RawM
 		rec.Status, rec.FinishedAt = domain.StatusRejected, now
 		rec.Autonomous, rec.Operator, rec.Reason = domain.NotAutonomous(), a.Operator, a.Reason
 		workflow.GetLogger(ctx).Info("approval rejected", "key", p.Key, "operator", a.Operator, "reason", a.Reason)
+		w.countAction(ctx, *rec)
 		return
 	}
 	workflow.GetLogger(ctx).Info("approved", "key", p.Key, "operator", a.Operator, "reason", a.Reason)
@@ -181,6 +182,7 @@ func (w *postWorkflow) expireApproval(ctx workflow.Context, now time.Time, reaso
 	if rec := w.findRecord(p.Key); rec != nil {
 		rec.Status, rec.FinishedAt = domain.StatusExpired, now
 		rec.Reasons = append(append([]string(nil), p.Reasons...), reason)
+		w.countAction(ctx, *rec)
 	}
 	workflow.GetLogger(ctx).Info("approval request expired", "key", p.Key, "reason", reason)
 	w.state = w.restingState()

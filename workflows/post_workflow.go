@@ -291,6 +291,7 @@ func (w *postWorkflow) finish(ctx workflow.Context) PostSummary {
 // reject records an input that failed validation and is skipped.
 func (w *postWorkflow) reject(ctx workflow.Context, what string, err error) {
 	workflow.GetLogger(ctx).Warn("rejected input", "what", what, "error", err)
+	countRejected(ctx, what)
 	w.c.RejectedCount++
 	w.c.Rejected = append(w.c.Rejected, RejectedInput{At: workflow.Now(ctx), What: what, Error: err.Error()})
 	if len(w.c.Rejected) > maxRejectedKept {

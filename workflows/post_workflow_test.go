@@ -16,6 +16,7 @@ import (
 
 	"resurge/activities"
 	"resurge/domain"
+	"resurge/metrics"
 	"resurge/platform"
 )
 
@@ -31,7 +32,13 @@ type postTest struct {
 
 func newPostTest(t *testing.T, start time.Time, c curve, fake *fakePlatform) *postTest {
 	t.Helper()
-	env := newTestEnv(start, nil)
+	return newMeteredPostTest(t, start, c, fake, nil)
+}
+
+// newMeteredPostTest is newPostTest recording the worker's metrics in reg (nil records none).
+func newMeteredPostTest(t *testing.T, start time.Time, c curve, fake *fakePlatform, reg *metrics.Registry) *postTest {
+	t.Helper()
+	env := newTestEnv(start, sdkHandler(reg))
 	if fake == nil {
 		fake = newFakePlatform(env.Now, c)
 	} else {
@@ -40,7 +47,7 @@ func newPostTest(t *testing.T, start time.Time, c curve, fake *fakePlatform) *po
 	safety := &fakeSafety{}
 	alerts := &activities.AlertSink{Logger: discardLogger()}
 	env.RegisterWorkflow(PostWorkflow)
-	env.RegisterActivity(&activities.Activities{Platforms: map[string]platform.Platform{domain.PlatformSim: fake}, Safety: safety, Alerts: alerts})
+	env.RegisterActivity(meteredActivities(&activities.Activities{Platforms: map[string]platform.Platform{domain.PlatformSim: fake}, Safety: safety, Alerts: alerts}, reg))
 	return &postTest{t: t, env: env, fake: fake, safety: safety, alerts: alerts}
 }
 

@@ -1,0 +1,34 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/workflow"
+
+	"resurge/domain"
+	"resurge/metrics"
+)
+
+// Workflow-side metrics go through workflow.GetMetricsHandler: it adds nothing to the history
+// and records nothing while the workflow replays, so each event counts once, on the worker
+// that processed it (see package metrics).
+
+// countAction counts an action that reached its final status: success, failed or blocked, and
+// for one that awaited approval also rejected or expired.
+func (w *postWorkflow) countAction(ctx workflow.Context, rec domain.ActionRecord) {
+	metrics.ActionFinished(workflow.GetMetricsHandler(ctx), w.in.Post.Platform, string(rec.Action), string(rec.Status))
+}
+
+// reportLockState records the lock as this worker sees it now; updateUI calls it after every
+// change, so the worker that processes the arbiter always exports its current state.
+func (a *arbiter) reportLockState(ctx workflow.Context) {
+	metrics.ArbiterLock(workflow.GetMetricsHandler(ctx), a.c.Lock.Active, workflow.Now(ctx))
+}
+
+// countDecision counts one of the arbiter's answers.
+func countDecision(ctx workflow.Context, d domain.Decision) {
+	metrics.ArbiterDecision(workflow.GetMetricsHandler(ctx), string(d))
+}
+
+// countRejected counts an input a workflow refused and recorded.
+func countRejected(ctx workflow.Context, what string) {
+	metrics.RejectedInput(workflow.GetMetricsHandler(ctx), what)
+}
