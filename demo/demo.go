@@ -1,6 +1,7 @@
 // Package demo starts a small set of posts with accelerated intervals (seconds instead of
-// minutes) whose engagement curves on the simulated platform produce all three tiers and a
-// cooldown within a few minutes.
+// minutes) whose engagement curves on the simulated platform produce all three tiers, a
+// cooldown, an action awaiting a person's approval and, through a faulty agent, the lock,
+// within a few minutes.
 package demo
 
 import (
@@ -58,13 +59,14 @@ func Posts() []Post {
 	posts := []Post{
 		mk("grow-launch", "brand", "healthy: tier 1, one comment"),
 		mk("stall-recap", "brand", "weak engagement: tier 2, one edit"),
-		mk("die-teaser", "brand", "no engagement: tier 3, one thread"),
+		mk(ApprovalPostID, "brand", "no engagement: tier 3, a thread that awaits YOUR approval (the demo policy sends every thread to a person)"),
 		mk(FailOncePostID, "brand", "first edit rejected (400): failed, then a cooldown timer, then the edit"),
 		mk("gone-promo", "brand", "deleted on the platform after a while: ends with post_gone"),
 	}
 	// The faulty agent's posts sample more slowly, so the brand's posts act before the lock.
+	// They edit (stall-: tier 2), since threads wait for a person in the demo.
 	for i := 1; i <= FaultyPosts; i++ {
-		p := mk(fmt.Sprintf("die-faulty-%d", i), FaultyAgent, "")
+		p := mk(faultyPostID(i), FaultyAgent, "")
 		p.Input.Config.SampleInterval = 15 * time.Second
 		p.Input.Config.Window = 45 * time.Second
 		if i == 1 {
@@ -85,6 +87,22 @@ const (
 	FaultyPosts = 7
 )
 
+func faultyPostID(i int) string { return fmt.Sprintf("stall-faulty-%d", i) }
+
+// ApprovalPostID is the demo post whose action (a thread) awaits a person's approval.
+const ApprovalPostID = "die-teaser"
+
+// Policy is the demo's safety policy: the defaults, with every thread awaiting a person's
+// approval, so the demo shows an approval waiting (die-teaser's thread) beside everything else.
+func Policy() domain.SafetyPolicy {
+	p := domain.DefaultSafetyPolicy()
+	p.ApprovalActions = []domain.ActionType{domain.ActionThread}
+	return p
+}
+
+// ApproveCommand is what the demo tells the user to run to approve the waiting thread.
+const ApproveCommand = `go run ./starter approve ` + ApprovalPostID + ` --operator you --reason "read the thread, it is fine"`
+
 // Start starts every demo post (idempotently) and returns them.
 func Start(ctx context.Context, c client.Client) ([]Post, error) {
 	posts := Posts()
@@ -101,7 +119,7 @@ func Start(ctx context.Context, c client.Client) ([]Post, error) {
 func Faults() sim.Faults {
 	rules := []sim.FaultRule{{Kind: sim.FaultBadRequest, Scope: sim.ScopeActions, PostID: FailOncePostID, Next: 1}}
 	for i := 1; i <= FaultyPosts; i++ {
-		rules = append(rules, sim.FaultRule{Kind: sim.FaultBadRequest, Scope: sim.ScopeActions, PostID: fmt.Sprintf("die-faulty-%d", i), Next: 1})
+		rules = append(rules, sim.FaultRule{Kind: sim.FaultBadRequest, Scope: sim.ScopeActions, PostID: faultyPostID(i), Next: 1})
 	}
 	return sim.Faults{Rules: rules}
 }

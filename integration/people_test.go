@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	sdkpb "go.temporal.io/api/sdk/v1"
+
 	"resurge/devstack"
 	"resurge/domain"
 	"resurge/workflows"
@@ -83,6 +85,17 @@ func TestPeopleInTheLoop(t *testing.T) {
 		}
 		return found[approve.Post.ID] && found[reject.Post.ID], out
 	})
+
+	// The Web UI's current details of a post show what awaits approval and the commands.
+	md, err := s.Client.QueryWorkflow(ctx, workflows.PostWorkflowID(reject.Post.ID), "", workflows.QueryWorkflowMetadata)
+	var meta sdkpb.WorkflowMetadata
+	if err != nil || md.Get(&meta) != nil {
+		t.Fatalf("metadata query: %v", err)
+	}
+	if d := meta.GetCurrentDetails(); !strings.Contains(d, "awaiting approval") || !strings.Contains(d, "starter approve die-reject --key") ||
+		!strings.Contains(d, "state **awaiting_approval**") {
+		t.Fatalf("the current details do not show what awaits approval: %q", d)
+	}
 
 	_, out, code := starter(ctx, "approve", approve.Post.ID, "--operator", "ops", "--reason", "read the thread, it is fine")
 	if code != 0 || !strings.Contains(out, "approved: thread on post die-approve by ops") {

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"resurge/app"
+	"resurge/domain"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -85,5 +89,27 @@ func TestMetricsAddr(t *testing.T) {
 	t.Setenv(EnvMetricsAddr, "127.0.0.1:9999")
 	if o, err := parseFlags(nil); err != nil || o.metricsAddr != "127.0.0.1:9999" {
 		t.Errorf("from %s: %q %v", EnvMetricsAddr, o.metricsAddr, err)
+	}
+}
+
+// TestDemoPolicy: the demo sends its own policy (threads await approval) unless a policy file
+// is configured, which wins.
+func TestDemoPolicy(t *testing.T) {
+	t.Setenv(app.EnvSafetyPolicyFile, "")
+	cfg, err := devSafetyConfig(options{dev: true, demo: true})
+	if err != nil || cfg.PolicySource == "" || !cfg.Policy.NeedsApproval(domain.ActionThread) {
+		t.Fatalf("the demo's policy: %+v (%v)", cfg, err)
+	}
+	if cfg, err := devSafetyConfig(options{dev: true}); err != nil || cfg.PolicySource != "" {
+		t.Fatalf("--dev without --demo sends no policy: %+v (%v)", cfg, err)
+	}
+	file := filepath.Join(t.TempDir(), "policy.json")
+	if err := os.WriteFile(file, []byte(`{"per_post_per_hour": 1}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(app.EnvSafetyPolicyFile, file)
+	cfg, err = devSafetyConfig(options{dev: true, demo: true})
+	if err != nil || cfg.PolicySource != file || cfg.Policy.NeedsApproval(domain.ActionThread) || cfg.Policy.PerPostPerHour != 1 {
+		t.Fatalf("a policy file wins over the demo's: %+v (%v)", cfg, err)
 	}
 }

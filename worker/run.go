@@ -183,14 +183,18 @@ What to look at:
   Workflows:        %[1]s/namespaces/default/workflows
   Blocked posts:    %[1]s/namespaces/default/workflows?query=ResurgeState%%3D%%22blocked%%22
   One post:         %[1]s/namespaces/default/workflows/post%%2Fdie-teaser
+  Awaiting a person: %[1]s/namespaces/default/workflows?query=ResurgeState%%3D%%22awaiting_approval%%22
   The lock:         %[1]s/namespaces/default/workflows/safety-arbiter
   From a terminal:  go run ./starter list        go run ./starter status die-teaser
                     go run ./starter arbiter     go run ./starter monitor faulty-bot
+                    go run ./starter approvals
+  Approve the thread (it passes the lock too):
+                    %[2]s
   Release the lock: go run ./starter release-lock --operator you --reason "checked the account"
-Actions happen within a minute and the lock within about two; press Ctrl-C to stop
-(restart with the same --data-dir to resume).
+Actions happen within a minute and the lock within about two; die-teaser's thread waits for
+you until the post's horizon; press Ctrl-C to stop (restart with the same --data-dir to resume).
 
-`, ui)
+`, ui, demo.ApproveCommand)
 	logger.Debug("demo posts started", "count", len(posts))
 	return nil
 }
@@ -205,6 +209,10 @@ func devSafetyConfig(o options) (app.SafetyConfig, error) {
 	}
 	if o.demo {
 		cfg.Monitor.EvalInterval = 5 * time.Second
+		// The demo's own policy (threads await approval), unless a policy file says otherwise.
+		if cfg.PolicySource == "" {
+			cfg.Policy, cfg.PolicySource = demo.Policy(), "the demo (every thread awaits a person's approval)"
+		}
 	}
 	return cfg, nil
 }
@@ -215,7 +223,7 @@ func logPolicy(logger *slog.Logger, cfg app.SafetyConfig) {
 		return
 	}
 	p := cfg.Policy
-	logger.Info("safety policy sent to the arbiter", "file", cfg.PolicySource, "global_per_hour", p.GlobalPerHour,
+	logger.Info("safety policy sent to the arbiter", "from", cfg.PolicySource, "global_per_hour", p.GlobalPerHour,
 		"per_post_per_hour", p.PerPostPerHour, "approval_risk", p.ApprovalRisk, "critical_risk", p.CriticalRisk,
-		"banned_terms", len(p.BannedTerms))
+		"banned_terms", len(p.BannedTerms), "approval_actions", p.ApprovalActions)
 }
