@@ -138,6 +138,7 @@ func (d *dependsOn) UnmarshalYAML(n *yaml.Node) error {
 
 // portSpec is a published port in short ("[ip:]host:container[/proto]") or long form.
 type portSpec struct {
+	HostIP    string // "" publishes on every interface of the host
 	Published string
 	Target    string
 }
@@ -145,13 +146,14 @@ type portSpec struct {
 func (p *portSpec) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.MappingNode {
 		var long struct {
+			HostIP    string `yaml:"host_ip"`
 			Target    string `yaml:"target"`
 			Published string `yaml:"published"`
 		}
 		if err := n.Decode(&long); err != nil {
 			return err
 		}
-		p.Target, p.Published = long.Target, long.Published
+		p.HostIP, p.Target, p.Published = long.HostIP, long.Target, long.Published
 		return nil
 	}
 	spec, _, _ := strings.Cut(n.Value, "/")
@@ -159,6 +161,9 @@ func (p *portSpec) UnmarshalYAML(n *yaml.Node) error {
 	p.Target = parts[len(parts)-1]
 	if len(parts) >= 2 {
 		p.Published = parts[len(parts)-2]
+	}
+	if len(parts) >= 3 {
+		p.HostIP = strings.Join(parts[:len(parts)-2], ":")
 	}
 	return nil
 }
