@@ -158,15 +158,17 @@ func TestServedMetricsMatchTheCatalogue(t *testing.T) {
 
 func TestRejectKind(t *testing.T) {
 	for what, want := range map[string]string{
-		"metrics sample":                  "metrics_sample",
-		"metrics reply":                   "metrics_reply",
-		"stop signal payload":             "stop_signal",
-		"lock signal (locked anyway)":     "lock_signal",
-		"release-lock signal (lock kept)": "release_lock_signal",
-		"agent-health signal":             "agent_health_signal",
-		"set-policy signal (policy kept)": "set_policy_signal",
-		"outcome signal":                  "outcome_signal",
-		"impact signal":                   "impact_signal",
+		"metrics sample":                         "metrics_sample",
+		"metrics reply":                          "metrics_reply",
+		"stop signal payload":                    "stop_signal",
+		"lock signal (locked anyway)":            "lock_signal",
+		"release-lock signal (lock kept)":        "release_lock_signal",
+		"agent-health signal":                    "agent_health_signal",
+		"set-policy signal (policy kept)":        "set_policy_signal",
+		"outcome signal":                         "outcome_signal",
+		"impact signal":                          "impact_signal",
+		"approve signal":                         "approve_signal",
+		"signal after the post stopped watching": "signal_after_the_post_stopped_watching",
 	} {
 		if got := RejectKind(what); got != want {
 			t.Errorf("RejectKind(%q) = %q, want %q", what, got, want)
