@@ -1,6 +1,8 @@
 package platform
 
 import (
+	"net/http"
+	"net/url"
 	"strings"
 	"unicode"
 )
@@ -47,4 +49,22 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(runes[:n]) + "…"
+}
+
+// RedirectHost names where a redirect reply points, without its path or query (adapters never
+// follow redirects: they say where the server sent them).
+func RedirectHost(h http.Header) string {
+	loc, err := url.Parse(h.Get("Location"))
+	if err != nil || loc.Host == "" {
+		return "the same host"
+	}
+	return loc.Scheme + "://" + loc.Host
+}
+
+// NeedKey refuses an action without an idempotency key before anything leaves.
+func NeedKey(action, key string) error {
+	if key == "" {
+		return &Error{Code: CodeBadRequest, Message: action + ": an idempotency key is required"}
+	}
+	return nil
 }

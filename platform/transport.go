@@ -77,7 +77,9 @@ const unixSecondsFloor = 1_000_000_000
 
 // ParseRateLimitReset reads a rate-limit reset header: an RFC 3339 / ISO 8601 time, Unix
 // seconds, or (a number below a billion) seconds from now. The delay is the time from now until
-// then, capped at MaxRetryAfter; 0 when it is past or unreadable.
+// then, capped at MaxRetryAfter; 0 when it is past or unreadable. Unix seconds are taken as the
+// end of that second: servers round the reset down (Bluesky's PDS does), and a retry at the
+// rounded-down second can come before the window has reset.
 func ParseRateLimitReset(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -90,7 +92,7 @@ func ParseRateLimitReset(v string, now time.Time) time.Duration {
 		if secs < unixSecondsFloor {
 			return time.Duration(min(secs, int64(MaxRetryAfter/time.Second))) * time.Second
 		}
-		at = time.Unix(secs, 0)
+		at = time.Unix(secs+1, 0)
 	} else {
 		return 0
 	}
@@ -106,4 +108,42 @@ func TransportCode(err error) string {
 		return CodeTimeout
 	}
 	return CodeNetworkError
+}
+
+// ClassifyStatus classifies an HTTP error status the way every adapter does, with the delay the
+// reply asks for:
+//
+//	429                 rate_limit, after RateLimitDelay
+//	5xx                 service_unavailable, after Retry-After when present
+//	408                 timeout
+//	400                 bad_request
+//	401                 unauthorized
+//	403                 forbidden
+//	404, 410            post_gone when reading metrics (metrics true), not_found otherwise
+//	422                 unprocessable
+//	3xx and the rest    unexpected_status (adapters never follow a redirect)
+//
+// Adapters refine it with what their platform's error bodies say.
+func ClassifyStatus(status int, h http.Header, local time.Time, metrics bool) (code string, retryAfter time.Duration) {
+	switch s := status; {
+	case s == http.StatusTooManyRequests:
+		return CodeRateLimit, RateLimitDelay(h, local)
+	case s >= 500 && s <= 599:
+		return CodeServiceUnavailable, RetryAfter(h, local)
+	case s == http.StatusRequestTimeout:
+		return CodeTimeout, 0
+	case s == http.StatusBadRequest:
+		return CodeBadRequest, 0
+	case s == http.StatusUnauthorized:
+		return CodeUnauthorized, 0
+	case s == http.StatusForbidden:
+		return CodeForbidden, 0
+	case (s == http.StatusNotFound || s == http.StatusGone) && metrics:
+		return CodePostGone, 0
+	case s == http.StatusNotFound || s == http.StatusGone:
+		return CodeNotFound, 0
+	case s == http.StatusUnprocessableEntity:
+		return CodeUnprocessable, 0
+	}
+	return CodeUnexpected, 0
 }

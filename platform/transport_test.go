@@ -60,11 +60,12 @@ func TestRateLimitDelay(t *testing.T) {
 		headers []string
 		want    time.Duration
 	}{
-		{"Bluesky: RateLimit-Reset in Unix seconds", []string{"RateLimit-Reset", in(time.Minute)}, time.Minute},
-		{"lower-case as Bluesky writes it", []string{"ratelimit-reset", in(30 * time.Second)}, 30 * time.Second},
+		// Unix seconds are rounded down by the server: the delay runs to the end of that second.
+		{"Bluesky: RateLimit-Reset in Unix seconds", []string{"RateLimit-Reset", in(time.Minute)}, time.Minute + time.Second},
+		{"lower-case as Bluesky writes it", []string{"ratelimit-reset", in(30 * time.Second)}, 31 * time.Second},
 		{"RateLimit-Reset as seconds from now (the IETF draft)", []string{"RateLimit-Reset", "45"}, 45 * time.Second},
 		{"Mastodon: X-RateLimit-Reset in ISO 8601", []string{"X-RateLimit-Reset", server.Add(90 * time.Second).Format("2006-01-02T15:04:05.000000Z")}, 90 * time.Second},
-		{"X-RateLimit-Reset in Unix seconds", []string{"X-RateLimit-Reset", in(10 * time.Second)}, 10 * time.Second},
+		{"X-RateLimit-Reset in Unix seconds", []string{"X-RateLimit-Reset", in(10 * time.Second)}, 11 * time.Second},
 		{"Retry-After wins", []string{"Retry-After", "5", "RateLimit-Reset", in(time.Minute)}, 5 * time.Second},
 		{"Retry-After as a date, against Date", []string{"Retry-After", server.Add(20 * time.Second).Format(http.TimeFormat)}, 20 * time.Second},
 		{"a past reset is no advice", []string{"RateLimit-Reset", in(-time.Second)}, 0},
@@ -90,8 +91,8 @@ func TestRateLimitDelay(t *testing.T) {
 	// Without Date, the local clock is all there is.
 	h := http.Header{}
 	h.Set("RateLimit-Reset", in(time.Minute))
-	if got := RateLimitDelay(h, server); got != time.Minute {
-		t.Errorf("no Date: %s, want 1m", got)
+	if got := RateLimitDelay(h, server); got != time.Minute+time.Second {
+		t.Errorf("no Date: %s, want 1m1s", got)
 	}
 	h.Set("Retry-After", "7")
 	if got := RetryAfter(h, ahead); got != 7*time.Second {

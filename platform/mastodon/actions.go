@@ -13,7 +13,7 @@ import (
 // Comment replies once to the post: POST /api/v1/statuses with the text and its marker,
 // in_reply_to_id and the key as Idempotency-Key.
 func (c *Client) Comment(ctx context.Context, postID, text, key string) (platform.Effect, error) {
-	if err := needKey("comment", key); err != nil {
+	if err := platform.NeedKey("comment", key); err != nil {
 		return platform.Effect{}, err
 	}
 	s, err := c.postReply(ctx, postID, text, Marker(key), key)
@@ -30,7 +30,7 @@ func (c *Client) Comment(ctx context.Context, postID, text, key string) (platfor
 // votes. A repeated edit with the same text changes nothing visible, so no key is sent (Mastodon
 // honours Idempotency-Key on POST only); FindEffect recognises the edit by its marker.
 func (c *Client) Edit(ctx context.Context, postID, text, key string) (platform.Effect, error) {
-	if err := needKey("edit", key); err != nil {
+	if err := platform.NeedKey("edit", key); err != nil {
 		return platform.Effect{}, err
 	}
 	path := statusPath(postID)
@@ -79,7 +79,7 @@ func (c *Client) Edit(ctx context.Context, postID, text, key string) (platform.E
 // part is ever posted twice. The effect lists every part; it is Replayed when all of them
 // already existed.
 func (c *Client) Thread(ctx context.Context, postID string, parts []string, key string) (platform.Effect, error) {
-	if err := needKey("thread", key); err != nil {
+	if err := platform.NeedKey("thread", key); err != nil {
 		return platform.Effect{}, err
 	}
 	if len(parts) == 0 {
@@ -262,12 +262,4 @@ func threadChain(own []ownStatus, postID, key string, n int) []ownStatus {
 		}
 	}
 	return chain
-}
-
-// needKey refuses an action without an idempotency key before anything leaves.
-func needKey(action, key string) error {
-	if key == "" {
-		return &platform.Error{Code: platform.CodeBadRequest, Message: action + ": an idempotency key is required"}
-	}
-	return nil
 }

@@ -4,63 +4,21 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 
 	"resurge/platform"
 )
 
-// statusError classifies a non-2xx reply:
-//
-//	429                 rate_limit, waiting as Retry-After or X-RateLimit-Reset says (measured
-//	                    against the reply's Date, not the local clock: platform.RateLimitDelay)
-//	5xx                 service_unavailable (Retry-After honoured when present)
-//	408                 timeout
-//	400                 bad_request
-//	401                 unauthorized
-//	403                 forbidden
-//	404, 410            post_gone when reading metrics, not_found otherwise
-//	422                 unprocessable
-//	3xx and the rest    unexpected_status (a redirect is never followed)
+// statusError classifies a non-2xx reply as platform.ClassifyStatus does (429 waiting as
+// Retry-After or X-RateLimit-Reset says, measured against the reply's Date; 404 and 410 are
+// post_gone when reading metrics), naming where a redirect points (it is never followed).
 func (c *Client) statusError(what string, ep endpoint, resp *http.Response, body []byte) *platform.Error {
 	e := &platform.Error{Status: resp.StatusCode, Message: c.redact(what + ": " + describeBody(body, c.redact))}
-	switch s := resp.StatusCode; {
-	case s == http.StatusTooManyRequests:
-		e.Code = platform.CodeRateLimit
-		e.RetryAfter = platform.RateLimitDelay(resp.Header, c.now())
-	case s >= 500 && s <= 599:
-		e.Code = platform.CodeServiceUnavailable
-		e.RetryAfter = platform.RetryAfter(resp.Header, c.now())
-	case s == http.StatusRequestTimeout:
-		e.Code = platform.CodeTimeout
-	case s == http.StatusBadRequest:
-		e.Code = platform.CodeBadRequest
-	case s == http.StatusUnauthorized:
-		e.Code = platform.CodeUnauthorized
-	case s == http.StatusForbidden:
-		e.Code = platform.CodeForbidden
-	case (s == http.StatusNotFound || s == http.StatusGone) && ep == endpointMetrics:
-		e.Code = platform.CodePostGone
-	case s == http.StatusNotFound || s == http.StatusGone:
-		e.Code = platform.CodeNotFound
-	case s == http.StatusUnprocessableEntity:
-		e.Code = platform.CodeUnprocessable
-	case s >= 300 && s <= 399:
-		e.Code = platform.CodeUnexpected
-		e.Message = c.redact(what + ": redirected to " + redirectHost(resp) +
+	e.Code, e.RetryAfter = platform.ClassifyStatus(resp.StatusCode, resp.Header, c.now(), ep == endpointMetrics)
+	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+		e.Message = c.redact(what + ": redirected to " + platform.RedirectHost(resp.Header) +
 			"; redirects are not followed, set the server URL to the server's own address")
-	default:
-		e.Code = platform.CodeUnexpected
 	}
 	return e
-}
-
-// redirectHost names where a redirect points, without its path or query.
-func redirectHost(resp *http.Response) string {
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || loc.Host == "" {
-		return "the same host"
-	}
-	return loc.Scheme + "://" + loc.Host
 }
 
 // transportError classifies a call that got no (complete) reply: a timeout or a network error

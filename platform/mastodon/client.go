@@ -31,7 +31,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -96,24 +95,15 @@ func WithClock(now func() time.Time) Option {
 // wherever it points and turn a POST into a GET. It fails as unexpected_status naming the host
 // it points to.
 func New(serverURL, token string, opts ...Option) (*Client, error) {
-	// The URL is never quoted back: with the settings swapped by mistake it is the token.
-	u, err := url.Parse(strings.TrimSpace(serverURL))
-	switch {
-	case err != nil:
-		return nil, errors.New("mastodon server URL: not a URL")
-	case u.Scheme != "https" && u.Scheme != "http":
-		return nil, errors.New("mastodon server URL: want an http or https URL, like https://mastodon.example")
-	case u.Host == "":
-		return nil, errors.New("mastodon server URL: no host")
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		return nil, errors.New("mastodon server URL: use https (plain http is only allowed to this machine: the token would travel in clear)")
-	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		return nil, errors.New("mastodon server URL: it must not carry credentials, a query or a fragment")
-	case token == "":
+	base, err := platform.ServiceURL("mastodon server URL", serverURL, "https://mastodon.example")
+	if err != nil {
+		return nil, err
+	}
+	if token == "" {
 		return nil, errors.New("mastodon: no access token")
 	}
 	c := &Client{
-		base:  strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"),
+		base:  base,
 		token: token,
 		http:  &http.Client{Timeout: DefaultTimeout},
 		now:   time.Now,
@@ -123,15 +113,6 @@ func New(serverURL, token string, opts ...Option) (*Client, error) {
 	}
 	c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return c, nil
-}
-
-// isLoopback reports whether host names this machine.
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // endpoint says what a call was for; a 404 means different things for each.

@@ -111,7 +111,7 @@ func TestRateLimitDelay(t *testing.T) {
 		{"X-RateLimit-Reset as Mastodon writes it", []string{"X-RateLimit-Limit", "300", "X-RateLimit-Remaining", "0",
 			"X-RateLimit-Reset", reset.Format("2006-01-02T15:04:05.000000Z")}, 90 * time.Second},
 		{"X-RateLimit-Reset with an offset", []string{"X-RateLimit-Reset", reset.In(time.FixedZone("", 3600)).Format(time.RFC3339)}, 90 * time.Second},
-		{"X-RateLimit-Reset in Unix seconds", []string{"X-RateLimit-Reset", "1740830490"}, 90 * time.Second},
+		{"X-RateLimit-Reset in Unix seconds (to the end of that second)", []string{"X-RateLimit-Reset", "1740830490"}, 91 * time.Second},
 		{"Retry-After seconds wins", []string{"Retry-After", "30", "X-RateLimit-Reset", reset.Format(time.RFC3339)}, 30 * time.Second},
 		{"Retry-After as an HTTP date", []string{"Retry-After", clientNow.Add(45 * time.Second).Format(http.TimeFormat)}, 45 * time.Second},
 		{"reset in the past", []string{"X-RateLimit-Reset", clientNow.Add(-time.Minute).Format(time.RFC3339)}, 0},
