@@ -8,6 +8,7 @@ import (
 
 	"resurge/domain"
 	"resurge/platform"
+	"resurge/platform/bluesky"
 	"resurge/platform/mastodon"
 	"resurge/platform/simclient"
 )
@@ -26,6 +27,15 @@ const (
 	EnvMastodonURL       = "RESURGE_MASTODON_URL"
 	EnvMastodonToken     = "RESURGE_MASTODON_TOKEN"
 	EnvMastodonTokenFile = "RESURGE_MASTODON_TOKEN_FILE"
+
+	// EnvBlueskyHandle is the handle of the account Resurge acts as on Bluesky; setting it
+	// turns the adapter on. EnvBlueskyService is the account's PDS (default the public
+	// entryway, https://bsky.social, for accounts hosted by Bluesky). The password is an app
+	// password (Settings → Privacy and security → App passwords), never the account's own.
+	EnvBlueskyService         = bluesky.EnvService
+	EnvBlueskyHandle          = "RESURGE_BLUESKY_HANDLE"
+	EnvBlueskyAppPassword     = "RESURGE_BLUESKY_APP_PASSWORD"
+	EnvBlueskyAppPasswordFile = "RESURGE_BLUESKY_APP_PASSWORD_FILE"
 )
 
 // PlatformConfig says where each platform is and how to authenticate.
@@ -34,6 +44,8 @@ type PlatformConfig struct {
 	SimToken      string
 	MastodonURL   string
 	MastodonToken string
+	// BlueskyService is empty for the default entryway.
+	BlueskyService, BlueskyHandle, BlueskyAppPassword string
 	// HTTPTimeout bounds one platform call; it must stay below the action activity's
 	// start-to-close timeout so a slow platform is classified as a timeout by us.
 	HTTPTimeout time.Duration
@@ -42,9 +54,11 @@ type PlatformConfig struct {
 // PlatformConfigFromEnv reads the platform configuration from the environment.
 func PlatformConfigFromEnv() (PlatformConfig, error) {
 	cfg := PlatformConfig{
-		SimURL:      os.Getenv(EnvSimURL),
-		MastodonURL: strings.TrimSpace(os.Getenv(EnvMastodonURL)),
-		HTTPTimeout: 10 * time.Second,
+		SimURL:         os.Getenv(EnvSimURL),
+		MastodonURL:    strings.TrimSpace(os.Getenv(EnvMastodonURL)),
+		BlueskyService: strings.TrimSpace(os.Getenv(EnvBlueskyService)),
+		BlueskyHandle:  strings.TrimSpace(os.Getenv(EnvBlueskyHandle)),
+		HTTPTimeout:    10 * time.Second,
 	}
 	token, err := secretFromEnv(EnvSimToken, EnvSimTokenFile)
 	if err != nil {
@@ -52,6 +66,9 @@ func PlatformConfigFromEnv() (PlatformConfig, error) {
 	}
 	cfg.SimToken = token
 	if cfg.MastodonToken, err = secretFromEnv(EnvMastodonToken, EnvMastodonTokenFile); err != nil {
+		return cfg, err
+	}
+	if cfg.BlueskyAppPassword, err = secretFromEnv(EnvBlueskyAppPassword, EnvBlueskyAppPasswordFile); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
@@ -76,6 +93,19 @@ func Platforms(cfg PlatformConfig) (map[string]platform.Platform, error) {
 			return nil, fmt.Errorf("%s: %w", EnvMastodonURL, err)
 		}
 		out[domain.PlatformMastodon] = c
+	}
+	if cfg.BlueskyHandle != "" {
+		if cfg.BlueskyAppPassword == "" {
+			return nil, fmt.Errorf("%s is set but no app password: set %s or %s", EnvBlueskyHandle, EnvBlueskyAppPassword, EnvBlueskyAppPasswordFile)
+		}
+		// One client, so one session, for the whole worker (see platform/bluesky).
+		c, err := bluesky.New(cfg.BlueskyService, cfg.BlueskyHandle, cfg.BlueskyAppPassword, bluesky.WithTimeout(cfg.HTTPTimeout))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", EnvBlueskyService, err)
+		}
+		out[domain.PlatformBluesky] = c
+	} else if cfg.BlueskyService != "" || cfg.BlueskyAppPassword != "" {
+		return nil, fmt.Errorf("%s or an app password is set but not %s: set the account's handle", EnvBlueskyService, EnvBlueskyHandle)
 	}
 	return out, nil
 }

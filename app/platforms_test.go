@@ -7,13 +7,15 @@ import (
 	"testing"
 
 	"resurge/domain"
+	"resurge/platform/bluesky"
 	"resurge/platform/mastodon"
 )
 
 const mastodonTestToken = "mastodon-token-in-env-5e0c"
 
 func clearPlatformEnv(t *testing.T) {
-	for _, v := range []string{EnvSimURL, EnvSimToken, EnvSimTokenFile, EnvMastodonURL, EnvMastodonToken, EnvMastodonTokenFile} {
+	for _, v := range []string{EnvSimURL, EnvSimToken, EnvSimTokenFile, EnvMastodonURL, EnvMastodonToken, EnvMastodonTokenFile,
+		EnvBlueskyService, EnvBlueskyHandle, EnvBlueskyAppPassword, EnvBlueskyAppPasswordFile} {
 		t.Setenv(v, "")
 	}
 }
@@ -80,5 +82,70 @@ func TestMastodonMisconfigured(t *testing.T) {
 	t.Setenv(EnvMastodonTokenFile, filepath.Join(t.TempDir(), "missing"))
 	if _, err := PlatformConfigFromEnv(); err == nil || !strings.Contains(err.Error(), EnvMastodonTokenFile) {
 		t.Fatalf("error %v, want one naming %s", err, EnvMastodonTokenFile)
+	}
+}
+
+const blueskyTestPassword = "abcd-efgh-ijkl-mnop"
+
+func TestBlueskyFromEnv(t *testing.T) {
+	clearPlatformEnv(t)
+	path := filepath.Join(t.TempDir(), "app-password")
+	if err := os.WriteFile(path, []byte(blueskyTestPassword+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvBlueskyHandle, "you.bsky.social")
+	t.Setenv(EnvBlueskyAppPasswordFile, path)
+	cfg, err := PlatformConfigFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.BlueskyAppPassword != blueskyTestPassword || cfg.BlueskyService != "" {
+		t.Fatalf("config %+v: the password file not read (or not trimmed)", cfg)
+	}
+	ps, err := Platforms(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ps[domain.PlatformBluesky].(*bluesky.Client); !ok || len(ps) != 1 {
+		t.Fatalf("platforms %v, want bluesky only", ps)
+	}
+	// A PDS of one's own.
+	t.Setenv(EnvBlueskyService, "https://pds.example")
+	t.Setenv(EnvBlueskyAppPassword, blueskyTestPassword)
+	if cfg, err = PlatformConfigFromEnv(); err != nil || cfg.BlueskyService != "https://pds.example" {
+		t.Fatalf("config %+v, %v", cfg, err)
+	}
+	if _, err := Platforms(cfg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBlueskyMisconfigured(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  PlatformConfig
+		want []string // in the error
+	}{
+		{"a handle without a password", PlatformConfig{BlueskyHandle: "you.bsky.social"}, []string{EnvBlueskyAppPassword, EnvBlueskyAppPasswordFile}},
+		{"a password without a handle", PlatformConfig{BlueskyAppPassword: blueskyTestPassword}, []string{EnvBlueskyHandle}},
+		{"plain http to another machine", PlatformConfig{BlueskyHandle: "you", BlueskyAppPassword: blueskyTestPassword, BlueskyService: "http://pds.example"},
+			[]string{EnvBlueskyService, "https"}},
+		{"the password as the service", PlatformConfig{BlueskyHandle: "you", BlueskyAppPassword: blueskyTestPassword, BlueskyService: blueskyTestPassword},
+			[]string{EnvBlueskyService}},
+	}
+	for _, tc := range tests {
+		_, err := Platforms(tc.cfg)
+		if err == nil {
+			t.Errorf("%s: no error", tc.name)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %v does not name %s", tc.name, err, w)
+			}
+		}
+		if strings.Contains(err.Error(), blueskyTestPassword) {
+			t.Errorf("%s: %v quotes the password", tc.name, err)
+		}
 	}
 }

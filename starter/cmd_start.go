@@ -81,7 +81,7 @@ func runStart(ctx context.Context, e *env, args []string) error {
 			}
 		}
 		var err error
-		if items, err = e.loadStartFile(file, format, batchDefaults{Platform: platform, Config: cfg}); err != nil {
+		if items, err = e.loadStartFile(ctx, file, format, batchDefaults{Platform: platform, Config: cfg}); err != nil {
 			return err
 		}
 	} else {
@@ -91,8 +91,15 @@ func runStart(ctx context.Context, e *env, args []string) error {
 		if post == "" {
 			return usageErrorf("start: --post is required (or --file to start many posts)")
 		}
+		id, err := e.normalizePostID(ctx, "post.id", platform, post)
+		if err != nil {
+			if field, reason := splitFieldError(err); field != "" {
+				return usageErrorf("start: %s: %s", flagForField(field), reason)
+			}
+			return fmt.Errorf("start: %w", err)
+		}
 		in := workflows.PostInput{
-			Post:   domain.Post{ID: post, Platform: platform, Agent: agent, CommentText: comment, EditText: edit, ThreadTexts: threads},
+			Post:   domain.Post{ID: id, Platform: platform, Agent: agent, CommentText: comment, EditText: edit, ThreadTexts: threads},
 			Config: cfg,
 		}
 		if err := validateInput(in); err != nil {
@@ -124,7 +131,7 @@ func runStart(ctx context.Context, e *env, args []string) error {
 
 // loadStartFile reads, decodes and validates a start file. Any bad row: print them all and
 // fail with a usage error, having started nothing.
-func (e *env) loadStartFile(path, format string, def batchDefaults) ([]startItem, error) {
+func (e *env) loadStartFile(ctx context.Context, path, format string, def batchDefaults) ([]startItem, error) {
 	if path == "-" && format == "" {
 		return nil, usageErrorf("start: --file - (stdin) needs --format csv or --format json")
 	}
@@ -145,6 +152,9 @@ func (e *env) loadStartFile(path, format string, def batchDefaults) ([]startItem
 	}
 	if err != nil {
 		return nil, err
+	}
+	def.normalize = func(field, platformName, id string) (string, error) {
+		return e.normalizePostID(ctx, field, platformName, id)
 	}
 	items, bad := decodeBatch(data, fmtName, def)
 	if len(bad) == 0 {

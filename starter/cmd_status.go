@@ -23,9 +23,9 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	postID := pos[0]
-	if err := domain.ValidateID("post", postID); err != nil {
-		return asUsage(fmt.Errorf("status: %w", err))
+	postID, err := e.postIDArg(ctx, "status", pos[0])
+	if err != nil {
+		return err
 	}
 	c, err := e.client(ctx)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 
-	"resurge/domain"
 	"resurge/workflows"
 )
 
@@ -22,9 +21,9 @@ func runStop(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	postID := pos[0]
-	if err := domain.ValidateID("post", postID); err != nil {
-		return asUsage(fmt.Errorf("stop: %w", err))
+	postID, err := e.postIDArg(ctx, "stop", pos[0])
+	if err != nil {
+		return err
 	}
 	c, err := e.client(ctx)
 	if err != nil {

@@ -42,6 +42,10 @@ var (
 type batchDefaults struct {
 	Platform string
 	Config   domain.EvaluationConfig
+	// normalize, when set, gives each post the ID its workflow uses before the row is
+	// validated (a Bluesky URL becomes its AT URI; see env.normalizePostID), so that duplicates
+	// are found among the IDs that will be started.
+	normalize func(field, platform, id string) (string, error)
 }
 
 // startItem is one post to start and where it came from.
@@ -136,6 +140,19 @@ func decodeBatch(data []byte, format string, def batchDefaults) ([]startItem, []
 		return nil, bad
 	}
 	return items, nil
+}
+
+// normalizeID applies def.normalize to the post's ID, if set.
+func (def batchDefaults) normalizeID(p *domain.Post) error {
+	if def.normalize == nil {
+		return nil
+	}
+	id, err := def.normalize("post.id", p.Platform, p.ID)
+	if err != nil {
+		return err
+	}
+	p.ID = id
+	return nil
 }
 
 // validateInput checks a post and its configuration, as StartPost will.
@@ -324,6 +341,10 @@ func csvRow(rec, header []string, cols map[string]int, line int, def batchDefaul
 			return fail(csvField(f), reason)
 		}
 	}
+	if err := def.normalizeID(&p); err != nil {
+		f, reason := splitFieldError(err)
+		return fail(csvField(f), reason)
+	}
 	in := workflows.PostInput{Post: p, Config: cfg}
 	if err := validateInput(in); err != nil {
 		f, reason := splitFieldError(err)
@@ -455,6 +476,9 @@ func decodeJSONEntry(raw json.RawMessage, def batchDefaults) (workflows.PostInpu
 			}
 			return in, &domain.FieldError{Field: "config", Reason: "must be an object of duration strings and numbers"}
 		}
+	}
+	if err := def.normalizeID(&in.Post); err != nil {
+		return in, err
 	}
 	return in, validateInput(in)
 }

@@ -23,10 +23,13 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"go.temporal.io/sdk/client"
+
+	"resurge/platform/bluesky"
 )
 
 // Exit codes.
@@ -56,6 +59,11 @@ type env struct {
 	// safetyWait bounds how long lock and release-lock poll the arbiter's state query for the
 	// signal to take effect, safetyPoll is the pause between two queries.
 	safetyWait, safetyPoll time.Duration
+	// resolver resolves Bluesky handles (made from $RESURGE_BLUESKY_SERVICE on first use when
+	// nil; tests set it).
+	resolver     bluesky.HandleResolver
+	resolverOnce sync.Once
+	resolverErr  error
 
 	c client.Client
 }
