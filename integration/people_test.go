@@ -235,3 +235,43 @@ func buildStarter(t *testing.T, s *devstack.Stack) func(ctx context.Context, arg
 		return stdout.String(), stdout.String() + stderr.String(), code
 	}
 }
+
+// TestApprovalSurvivesRestart: a post awaiting approval when the whole stack (server and
+// worker) stops still awaits it after a restart on the same data directory, and the approval
+// sent then acts once.
+func TestApprovalSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := startStack(t, devstack.Options{DataDir: dir, UIPort: -1})
+	ctx := testContext(t, 3*time.Minute)
+	policy := domain.DefaultSafetyPolicy()
+	policy.ApprovalActions = []domain.ActionType{domain.ActionThread}
+	if err := s.Wiring.Safety.SetPolicy(ctx, policy); err != nil {
+		t.Fatal(err)
+	}
+	p := testPost("die-restart-approval", "agent-restart")
+	startPosts(t, s, p)
+	key := domain.IdempotencyKey(p.Post.ID, domain.ActionThread, domain.Tier3)
+	eventually(t, time.Minute, "the thread awaiting approval", func() (bool, string) {
+		st, err := postStatus(t, s, p.Post.ID)
+		return err == nil && st.PendingApproval != nil && st.PendingApproval.Key == key, fmt.Sprint(st.State, err)
+	})
+	if err := s.Stop(); err != nil {
+		t.Logf("stop: %v", err)
+	}
+
+	s2 := startStack(t, devstack.Options{DataDir: dir, UIPort: -1})
+	st, err := postStatus(t, s2, p.Post.ID)
+	if err != nil || st.PendingApproval == nil || st.State != workflows.StateAwaitingApproval {
+		t.Fatalf("after the restart the approval must still wait: %s %+v (%v)", st.State, st.PendingApproval, err)
+	}
+	if err := workflows.ApprovePost(ctx, s2.Client, p.Post.ID, domain.ApprovalAnswer{Operator: "ops", Reason: "after the restart", Key: key}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, "the approved thread", func() (bool, string) {
+		st, err := postStatus(t, s2, p.Post.ID)
+		return err == nil && recordStatus(st, domain.ActionThread) == domain.StatusSuccess, fmt.Sprint(st.Log, err)
+	})
+	if n := effectsByPost(s2)[p.Post.ID][key]; n != 1 {
+		t.Fatalf("want one thread after the restart, got %d", n)
+	}
+}
