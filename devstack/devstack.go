@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -71,6 +72,9 @@ type Options struct {
 	Safety app.SafetyConfig
 	// WrapPlatform, when set, wraps the simulated platform's adapter (tests wrap it).
 	WrapPlatform func(platform.Platform) platform.Platform
+	// Platforms are adapters besides the simulated one, by platform name (the Bluesky tests
+	// add one built from the worker's own configuration, app.Platforms).
+	Platforms map[string]platform.Platform
 	// SimToken is the simulated platform's bearer token; empty generates a random one. Tests
 	// set it to look for it where it must never appear (histories, logs).
 	SimToken string
@@ -174,6 +178,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		simPlatform = opts.WrapPlatform(simPlatform)
 	}
 	s.platforms = map[string]platform.Platform{domain.PlatformSim: simPlatform}
+	maps.Copy(s.platforms, opts.Platforms)
 	if err := s.StartWorker(ctx); err != nil {
 		return nil, err
 	}

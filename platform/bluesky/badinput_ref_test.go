@@ -9,6 +9,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"resurge/domain"
+	"resurge/internal/atprotodev"
 	"resurge/platform"
 	"resurge/platform/bluesky"
 )
@@ -21,19 +22,19 @@ func TestResolveHandles(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, in := range []string{
-		"https://bsky.app/profile/" + author.handle + "/post/3l3qo2vuowo2b",
-		"at://" + author.handle + "/app.bsky.feed.post/3l3qo2vuowo2b",
+		"https://bsky.app/profile/" + author.Handle + "/post/3l3qo2vuowo2b",
+		"at://" + author.Handle + "/app.bsky.feed.post/3l3qo2vuowo2b",
 	} {
 		uri, err := bluesky.NormalizePostID(ctx, r, in)
-		if err != nil || uri != "at://"+author.did+"/app.bsky.feed.post/3l3qo2vuowo2b" {
-			t.Fatalf("NormalizePostID(%q) = %q, %v; want the AT URI with %s", in, uri, err, author.did)
+		if err != nil || uri != "at://"+author.DID+"/app.bsky.feed.post/3l3qo2vuowo2b" {
+			t.Fatalf("NormalizePostID(%q) = %q, %v; want the AT URI with %s", in, uri, err, author.DID)
 		}
 	}
 	_, err = bluesky.NormalizePostID(ctx, r, "https://bsky.app/profile/nobody-here.test/post/3l3qo2vuowo2b")
 	if err == nil || !strings.Contains(err.Error(), "nobody-here.test") || !strings.Contains(err.Error(), "does not resolve") {
 		t.Fatalf("an unknown handle: %v, want an error naming it", err)
 	}
-	if did, err := r.ResolveHandle(ctx, syntax.Handle(author.handle)); err != nil || did.String() != author.did {
+	if did, err := r.ResolveHandle(ctx, syntax.Handle(author.Handle)); err != nil || did.String() != author.DID {
 		t.Fatalf("ResolveHandle = %s, %v", did, err)
 	}
 }
@@ -55,7 +56,7 @@ func TestBadInputActsNothing(t *testing.T) {
 	}
 
 	// A post ID that is not the canonical AT URI (workflows only hold those).
-	for _, id := range []string{"https://bsky.app/profile/" + author.handle + "/post/x", "at://" + author.handle + "/app.bsky.feed.post/x", "3l3qo2vuowo2b"} {
+	for _, id := range []string{"https://bsky.app/profile/" + author.Handle + "/post/x", "at://" + author.Handle + "/app.bsky.feed.post/x", "3l3qo2vuowo2b"} {
 		wantCode(t, func() error { _, err := c.Comment(ctx, id, "hi", k[domain.ActionComment]); return err }(), platform.CodeBadRequest)
 		wantCode(t, func() error { _, err := c.Metrics(ctx, id); return err }(), platform.CodeBadRequest)
 	}
@@ -84,47 +85,47 @@ func TestBadInputActsNothing(t *testing.T) {
 	// Replies that are not JSON, or lack fields.
 	replies := []struct {
 		name, method string
-		r            *rule
+		r            *atprotodev.Rule
 		call         func() error
 		code         string
 	}{
-		{"getPosts not JSON", "app.bsky.feed.getPosts", &rule{status: 200, body: "<html>maintenance</html>"},
+		{"getPosts not JSON", "app.bsky.feed.getPosts", &atprotodev.Rule{Status: 200, Body: "<html>maintenance</html>"},
 			func() error { _, err := c.Metrics(ctx, p.Uri); return err }, platform.CodeInvalidResponse},
-		{"getPosts without likeCount", "app.bsky.feed.getPosts", &rule{edit: func(b []byte) []byte { return bytes.ReplaceAll(b, []byte(`"likeCount"`), []byte(`"likes"`)) }},
+		{"getPosts without likeCount", "app.bsky.feed.getPosts", &atprotodev.Rule{Edit: func(b []byte) []byte { return bytes.ReplaceAll(b, []byte(`"likeCount"`), []byte(`"likes"`)) }},
 			func() error { _, err := c.Metrics(ctx, p.Uri); return err }, platform.CodeInvalidResponse},
-		{"getPosts with a negative count", "app.bsky.feed.getPosts", &rule{edit: func(b []byte) []byte {
+		{"getPosts with a negative count", "app.bsky.feed.getPosts", &atprotodev.Rule{Edit: func(b []byte) []byte {
 			return bytes.ReplaceAll(b, []byte(`"repostCount":0`), []byte(`"repostCount":-1`))
 		}},
 			func() error { _, err := c.Metrics(ctx, p.Uri); return err }, platform.CodeInvalidResponse},
-		{"getPosts with a string count", "app.bsky.feed.getPosts", &rule{edit: func(b []byte) []byte {
+		{"getPosts with a string count", "app.bsky.feed.getPosts", &atprotodev.Rule{Edit: func(b []byte) []byte {
 			return bytes.ReplaceAll(b, []byte(`"replyCount":0`), []byte(`"replyCount":"0"`))
 		}},
 			func() error { _, err := c.Metrics(ctx, p.Uri); return err }, platform.CodeInvalidResponse},
-		{"getPosts without posts", "app.bsky.feed.getPosts", &rule{status: 200, body: `{"posts":[{"cid":"x"}]}`},
+		{"getPosts without posts", "app.bsky.feed.getPosts", &atprotodev.Rule{Status: 200, Body: `{"posts":[{"cid":"x"}]}`},
 			func() error { _, err := c.Metrics(ctx, p.Uri); return err }, platform.CodeInvalidResponse},
-		{"the post's getRecord not JSON", "com.atproto.repo.getRecord", &rule{status: 200, body: "not json"},
+		{"the post's getRecord not JSON", "com.atproto.repo.getRecord", &atprotodev.Rule{Status: 200, Body: "not json"},
 			func() error { _, err := c.Comment(ctx, p.Uri, "hi", k[domain.ActionComment]); return err }, platform.CodeInvalidResponse},
-		{"the post's getRecord without a cid", "com.atproto.repo.getRecord", &rule{edit: func(b []byte) []byte { return bytes.Replace(b, []byte(`"cid"`), []byte(`"cod"`), 1) }},
+		{"the post's getRecord without a cid", "com.atproto.repo.getRecord", &atprotodev.Rule{Edit: func(b []byte) []byte { return bytes.Replace(b, []byte(`"cid"`), []byte(`"cod"`), 1) }},
 			func() error { _, err := c.Quote(ctx, p.Uri, "hi", k[domain.ActionQuote]); return err }, platform.CodeInvalidResponse},
-		{"the post's getRecord of another record", "com.atproto.repo.getRecord", &rule{edit: func(b []byte) []byte { return bytes.Replace(b, []byte(p.Uri), []byte(p.Uri+"x"), 1) }},
+		{"the post's getRecord of another record", "com.atproto.repo.getRecord", &atprotodev.Rule{Edit: func(b []byte) []byte { return bytes.Replace(b, []byte(p.Uri), []byte(p.Uri+"x"), 1) }},
 			func() error { _, err := c.Thread(ctx, p.Uri, []string{"a"}, k[domain.ActionThread]); return err }, platform.CodeInvalidResponse},
-		{"an XRPC error that is not JSON", "com.atproto.repo.getRecord", &rule{status: 502, body: "<html>bad gateway</html>"},
+		{"an XRPC error that is not JSON", "com.atproto.repo.getRecord", &atprotodev.Rule{Status: 502, Body: "<html>bad gateway</html>"},
 			func() error { _, err := c.Comment(ctx, p.Uri, "hi", k[domain.ActionComment]); return err }, platform.CodeServiceUnavailable},
-		{"a 403", "com.atproto.repo.getRecord", &rule{status: 403, body: `{"error":"Forbidden","message":"no"}`},
+		{"a 403", "com.atproto.repo.getRecord", &atprotodev.Rule{Status: 403, Body: `{"error":"Forbidden","message":"no"}`},
 			func() error { _, err := c.Comment(ctx, p.Uri, "hi", k[domain.ActionComment]); return err }, platform.CodeForbidden},
-		{"a redirect", "com.atproto.repo.getRecord", &rule{status: 302, body: ""},
+		{"a redirect", "com.atproto.repo.getRecord", &atprotodev.Rule{Status: 302, Body: ""},
 			func() error { _, err := c.Comment(ctx, p.Uri, "hi", k[domain.ActionComment]); return err }, platform.CodeUnexpected},
 	}
 	for _, tc := range replies {
-		tc.r.method = tc.method
-		px.on(tc.r)
-		puts := px.count("com.atproto.repo.putRecord")
+		tc.r.Method = tc.method
+		px.On(tc.r)
+		puts := px.Count("com.atproto.repo.putRecord")
 		err := tc.call()
 		pe := wantCode(t, err, tc.code)
 		if tc.code == platform.CodeInvalidResponse && pe.Transient() {
 			t.Errorf("%s: %v must be final", tc.name, pe)
 		}
-		if px.count("com.atproto.repo.putRecord") != puts {
+		if px.Count("com.atproto.repo.putRecord") != puts {
 			t.Errorf("%s: a record was written after an unusable reply", tc.name)
 		}
 	}
@@ -132,12 +133,12 @@ func TestBadInputActsNothing(t *testing.T) {
 
 	// createSession answering without tokens: no session, nothing acted.
 	fresh := author.client(px.URL)
-	px.on(&rule{method: "com.atproto.server.createSession", status: 200, body: `{"did":"` + author.did + `","handle":"` + author.handle + `"}`})
+	px.On(&atprotodev.Rule{Method: "com.atproto.server.createSession", Status: 200, Body: `{"did":"` + author.DID + `","handle":"` + author.Handle + `"}`})
 	wantCode(t, func() error { _, err := fresh.Comment(ctx, p.Uri, "hi", k[domain.ActionComment]); return err }(), platform.CodeInvalidResponse)
 	nothingActed("a login without tokens")
 
 	// putRecord's reply without a cid after the PDS acted: invalid, and the retry finds the record.
-	px.on(&rule{method: "com.atproto.repo.putRecord", edit: func(b []byte) []byte { return bytes.Replace(b, []byte(`"cid"`), []byte(`"cod"`), 1) }})
+	px.On(&atprotodev.Rule{Method: "com.atproto.repo.putRecord", Edit: func(b []byte) []byte { return bytes.Replace(b, []byte(`"cid"`), []byte(`"cod"`), 1) }})
 	wantCode(t, func() error { _, err := c.Comment(ctx, p.Uri, "hi", k[domain.ActionComment]); return err }(), platform.CodeInvalidResponse)
 	if e, err := c.Comment(ctx, p.Uri, "hi", k[domain.ActionComment]); err != nil || !e.Replayed {
 		t.Fatalf("retry after the unusable reply: %+v %v", e, err)
@@ -156,20 +157,20 @@ func TestTokensNeverReachMessages(t *testing.T) {
 	c := author.client(px.URL)
 	metrics(t, c, p.Uri)
 	access, refresh := bluesky.Tokens(c)
-	px.on(&rule{method: "app.bsky.feed.getPosts", status: http.StatusBadGateway, body: "gateway error", echoAuth: true})
+	px.On(&atprotodev.Rule{Method: "app.bsky.feed.getPosts", Status: http.StatusBadGateway, Body: "gateway error", EchoAuth: true})
 	_, err := c.Metrics(ctx, p.Uri)
 	pe := wantCode(t, err, platform.CodeServiceUnavailable)
 	if !strings.Contains(pe.Message, "[redacted]") {
 		t.Fatalf("%q: the echoed header should show as redacted", pe.Message)
 	}
-	for _, secret := range []string{access, refresh, author.appPassword} {
+	for _, secret := range []string{access, refresh, author.AppPassword} {
 		if strings.Contains(err.Error(), secret) {
 			t.Fatalf("the error %q carries a secret", err)
 		}
 	}
-	px.on(&rule{method: "com.atproto.server.createSession", status: http.StatusBadRequest, body: `{"error":"InvalidRequest","message":"bad password ` + author.appPassword + `"}`})
+	px.On(&atprotodev.Rule{Method: "com.atproto.server.createSession", Status: http.StatusBadRequest, Body: `{"error":"InvalidRequest","message":"bad password ` + author.AppPassword + `"}`})
 	_, err = author.client(px.URL).Metrics(ctx, p.Uri)
-	if err == nil || strings.Contains(err.Error(), author.appPassword) {
+	if err == nil || strings.Contains(err.Error(), author.AppPassword) {
 		t.Fatalf("the error %v carries the app password", err)
 	}
 }

@@ -2,21 +2,18 @@ package bluesky_test
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	comatproto "github.com/bluesky-social/indigo/api/atproto"
 	"github.com/bluesky-social/indigo/api/bsky"
 	"github.com/bluesky-social/indigo/atproto/atclient"
-	lexutil "github.com/bluesky-social/indigo/lex/util"
 
 	"resurge/internal/atprotodev"
 	"resurge/platform/bluesky"
@@ -51,43 +48,31 @@ func network(t *testing.T) *atprotodev.Network {
 
 var ctx = context.Background()
 
-// actor is an account on the reference PDS, driven with indigo's own client (not the adapter).
+// actor is an account on the reference PDS (atprotodev.Account), failing the test on errors.
 type actor struct {
-	t                     *testing.T
-	handle, did           string
-	password, appPassword string
-	c                     *atclient.APIClient
+	*atprotodev.Account
+	t *testing.T
 }
 
-var handleChars = regexp.MustCompile(`[^a-z0-9]+`)
+var (
+	handleChars = regexp.MustCompile(`[^a-z0-9]+`)
+	accounts    atomic.Int64
+)
 
 // newActor creates an account named after the test and name, and an app password for it.
 func newActor(t *testing.T, name string) *actor {
 	t.Helper()
-	n := network(t)
-	label := handleChars.ReplaceAllString(strings.ToLower(name+"-"+t.Name()), "")
+	// Unique on the network, which the package's tests share (also with -count).
+	label := handleChars.ReplaceAllString(strings.ToLower(name+"-"+t.Name()), "") + fmt.Sprint(accounts.Add(1))
 	if len(label) > 18 {
 		sum := sha256.Sum256([]byte(label))
 		label = label[:10] + fmt.Sprintf("%x", sum[:4])
 	}
-	a := &actor{t: t, handle: label + ".test", password: "pw-" + label + "-Secret1"}
-	email := label + "@example.test"
-	out, err := comatproto.ServerCreateAccount(ctx, atclient.NewAPIClient(n.PDS), &comatproto.ServerCreateAccount_Input{
-		Handle: a.handle, Email: &email, Password: &a.password,
-	})
+	a, err := network(t).CreateAccount(ctx, label)
 	if err != nil {
-		t.Fatalf("createAccount %s: %v", a.handle, err)
+		t.Fatal(err)
 	}
-	a.did = out.Did
-	if a.c, err = atclient.LoginWithPasswordHost(ctx, n.PDS, a.handle, a.password, "", nil); err != nil {
-		t.Fatalf("login %s: %v", a.handle, err)
-	}
-	ap, err := comatproto.ServerCreateAppPassword(ctx, a.c, &comatproto.ServerCreateAppPassword_Input{Name: "resurge"})
-	if err != nil {
-		t.Fatalf("createAppPassword %s: %v", a.handle, err)
-	}
-	a.appPassword = ap.Password
-	return a
+	return &actor{Account: a, t: t}
 }
 
 // client is the adapter logged in as the actor with its app password, against service (the
@@ -97,99 +82,83 @@ func (a *actor) client(service string, opts ...bluesky.Option) *bluesky.Client {
 	if service == "" {
 		service = network(a.t).PDS
 	}
-	c, err := bluesky.New(service, a.handle, a.appPassword, opts...)
+	c, err := bluesky.New(service, a.Handle, a.AppPassword, opts...)
 	if err != nil {
 		a.t.Fatal(err)
 	}
 	return c
 }
 
-func (a *actor) create(collection string, rec lexutil.CBOR) *comatproto.RepoStrongRef {
+// check fails the test on err.
+func (a *actor) check(err error) {
 	a.t.Helper()
-	out, err := comatproto.RepoCreateRecord(ctx, a.c, &comatproto.RepoCreateRecord_Input{
-		Repo: a.did, Collection: collection, Record: &lexutil.LexiconTypeDecoder{Val: rec},
-	})
 	if err != nil {
-		a.t.Fatalf("%s creates a %s: %v", a.handle, collection, err)
+		a.t.Fatal(err)
 	}
-	return &comatproto.RepoStrongRef{Uri: out.Uri, Cid: out.Cid}
 }
-
-func now() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000Z") }
 
 func (a *actor) post(text string) *comatproto.RepoStrongRef {
-	return a.create("app.bsky.feed.post", &bsky.FeedPost{Text: text, CreatedAt: now()})
-}
-
-func (a *actor) like(p *comatproto.RepoStrongRef) {
-	a.create("app.bsky.feed.like", &bsky.FeedLike{Subject: p, CreatedAt: now()})
-}
-
-func (a *actor) repost(p *comatproto.RepoStrongRef) {
-	a.create("app.bsky.feed.repost", &bsky.FeedRepost{Subject: p, CreatedAt: now()})
+	a.t.Helper()
+	p, err := a.Post(ctx, text)
+	a.check(err)
+	return p
 }
 
 func (a *actor) reply(p *comatproto.RepoStrongRef, text string) *comatproto.RepoStrongRef {
-	return a.create("app.bsky.feed.post", &bsky.FeedPost{Text: text, CreatedAt: now(),
-		Reply: &bsky.FeedPost_ReplyRef{Root: p, Parent: p}})
+	a.t.Helper()
+	r, err := a.Reply(ctx, p, text)
+	a.check(err)
+	return r
 }
 
 func (a *actor) quote(p *comatproto.RepoStrongRef, text string) *comatproto.RepoStrongRef {
-	return a.create("app.bsky.feed.post", &bsky.FeedPost{Text: text, CreatedAt: now(),
-		Embed: &bsky.FeedPost_Embed{EmbedRecord: &bsky.EmbedRecord{Record: p}}})
-}
-
-func (a *actor) delete(uri string) {
 	a.t.Helper()
-	rkey := uri[strings.LastIndex(uri, "/")+1:]
-	if _, err := comatproto.RepoDeleteRecord(ctx, a.c, &comatproto.RepoDeleteRecord_Input{
-		Repo: a.did, Collection: "app.bsky.feed.post", Rkey: rkey,
-	}); err != nil {
-		a.t.Fatalf("delete %s: %v", uri, err)
-	}
+	q, err := a.Quote(ctx, p, text)
+	a.check(err)
+	return q
 }
 
-// posts counts the actor's post records in its repository.
+func (a *actor) like(p *comatproto.RepoStrongRef)   { a.t.Helper(); a.check(a.Like(ctx, p)) }
+func (a *actor) repost(p *comatproto.RepoStrongRef) { a.t.Helper(); a.check(a.Repost(ctx, p)) }
+func (a *actor) delete(uri string)                  { a.t.Helper(); a.check(a.Delete(ctx, uri)) }
+
 func (a *actor) posts() int {
 	a.t.Helper()
-	n, cursor := 0, ""
-	for {
-		out, err := comatproto.RepoListRecords(ctx, a.c, "app.bsky.feed.post", cursor, 100, a.did, false)
-		if err != nil {
-			a.t.Fatal(err)
-		}
-		n += len(out.Records)
-		if out.Cursor == nil || *out.Cursor == "" || len(out.Records) == 0 {
-			return n
-		}
-		cursor = *out.Cursor
-	}
+	n, err := a.Posts(ctx)
+	a.check(err)
+	return n
 }
 
 // appview is an unauthenticated client of the AppView, to check what it shows.
-func appview(t *testing.T) *atclient.APIClient { return atclient.NewAPIClient(network(t).AppView) }
+func appview(t *testing.T) *atclient.APIClient { return network(t).AppViewClient() }
 
 // postView returns the AppView's view of uri (nil while it does not show it).
 func postView(t *testing.T, uri string) *bsky.FeedDefs_PostView {
 	t.Helper()
-	out, err := bsky.FeedGetPosts(ctx, appview(t), []string{uri})
+	v, err := network(t).PostView(ctx, uri)
 	if err != nil {
-		t.Fatalf("getPosts %s: %v", uri, err)
+		t.Fatal(err)
 	}
-	for _, p := range out.Posts {
-		if p.Uri == uri {
-			return p
-		}
+	return v
+}
+
+// newProxy starts a loopback proxy in front of the PDS for the test.
+func newProxy(t *testing.T) *atprotodev.Proxy {
+	t.Helper()
+	p, err := network(t).NewProxy()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return nil
+	t.Cleanup(p.Close)
+	return p
 }
 
 // eventually polls cond every 100 ms until it holds (the AppView indexes asynchronously: never
-// a fixed sleep), failing the test after a minute with the last state cond described.
+// a fixed sleep), failing the test after two minutes with the last state cond described.
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
 	start := time.Now()
-	deadline := start.Add(time.Minute)
+	deadline := start.Add(2 * time.Minute)
 	for {
 		ok, state := cond()
 		if ok {
@@ -199,27 +168,13 @@ func eventually(t *testing.T, what string, cond func() (bool, string)) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within a minute (last: %s)", what, state)
+			t.Fatalf("%s: not within two minutes (last: %s)", what, state)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-// accessJWT mints an access token for did signed with the PDS's secret, as the PDS makes them
-// (HS256, scope com.atproto.access), expiring at exp.
-func accessJWT(t *testing.T, did string, exp time.Time) string {
-	t.Helper()
-	n := network(t)
-	enc := base64.RawURLEncoding
-	header, _ := json.Marshal(map[string]string{"typ": "at+jwt", "alg": "HS256"})
-	claims, _ := json.Marshal(map[string]any{
-		"scope": "com.atproto.access", "aud": n.PDSDID, "sub": did,
-		"iat": exp.Add(-2 * time.Hour).Unix(), "exp": exp.Unix(),
-	})
-	signing := enc.EncodeToString(header) + "." + enc.EncodeToString(claims)
-	mac := hmac.New(sha256.New, []byte(n.JWTSecret))
-	mac.Write([]byte(signing))
-	return signing + "." + enc.EncodeToString(mac.Sum(nil))
-}
+// accessJWT mints an access token for did signed with the PDS's secret, expiring at exp.
+func accessJWT(t *testing.T, did string, exp time.Time) string { return network(t).AccessJWT(did, exp) }
 
 func timeNow() time.Time { return time.Now().UTC() }

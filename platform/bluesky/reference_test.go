@@ -15,6 +15,7 @@ import (
 	"github.com/bluesky-social/indigo/api/bsky"
 
 	"resurge/domain"
+	"resurge/internal/atprotodev"
 	"resurge/platform"
 	"resurge/platform/bluesky"
 )
@@ -123,15 +124,15 @@ func TestActionsAreRecordsOnThePDS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if comment.ID != ownURI(author.did, k[domain.ActionComment], 0) || comment.Replayed ||
-		comment.URL != "https://bsky.app/profile/"+author.did+"/post/"+bluesky.RecordKey(k[domain.ActionComment], 0) {
+	if comment.ID != ownURI(author.DID, k[domain.ActionComment], 0) || comment.Replayed ||
+		comment.URL != "https://bsky.app/profile/"+author.DID+"/post/"+bluesky.RecordKey(k[domain.ActionComment], 0) {
 		t.Fatalf("comment effect %+v", comment)
 	}
-	if quote.ID != ownURI(author.did, k[domain.ActionQuote], 0) || len(thread.IDs) != 3 {
+	if quote.ID != ownURI(author.DID, k[domain.ActionQuote], 0) || len(thread.IDs) != 3 {
 		t.Fatalf("quote %+v, thread %+v", quote, thread)
 	}
 	for i, id := range thread.IDs {
-		if id != ownURI(author.did, k[domain.ActionThread], i+1) {
+		if id != ownURI(author.DID, k[domain.ActionThread], i+1) {
 			t.Fatalf("thread part %d is %s, want its derived key", i+1, id)
 		}
 	}
@@ -140,7 +141,7 @@ func TestActionsAreRecordsOnThePDS(t *testing.T) {
 	get := func(uri string) *bsky.FeedPost {
 		t.Helper()
 		rkey := uri[strings.LastIndex(uri, "/")+1:]
-		out, err := comatproto.RepoGetRecord(ctx, author.c, "", "app.bsky.feed.post", author.did, rkey)
+		out, err := comatproto.RepoGetRecord(ctx, author.Client, "", "app.bsky.feed.post", author.DID, rkey)
 		if err != nil {
 			t.Fatalf("getRecord %s: %v", uri, err)
 		}
@@ -260,7 +261,7 @@ func TestActionsRetriedWithTheSameKeyLeaveOneRecord(t *testing.T) {
 	}
 	for _, a := range []domain.ActionType{domain.ActionComment, domain.ActionQuote} {
 		e, found, err := c.FindEffect(ctx, p.Uri, k[a])
-		if err != nil || !found || !e.Replayed || e.ID != ownURI(author.did, k[a], 0) {
+		if err != nil || !found || !e.Replayed || e.ID != ownURI(author.DID, k[a], 0) {
 			t.Fatalf("FindEffect %s: %+v %v %v", a, e, found, err)
 		}
 	}
@@ -284,7 +285,7 @@ func TestLostReplyAfterThePDSActedLeavesOneRecord(t *testing.T) {
 	k := keys(p.Uri)
 
 	before := author.posts()
-	px.on(&rule{method: "com.atproto.repo.putRecord", drop: true})
+	px.On(&atprotodev.Rule{Method: "com.atproto.repo.putRecord", Drop: true})
 	_, err := c.Comment(ctx, p.Uri, "A comment", k[domain.ActionComment])
 	if pe := wantCode(t, err, platform.CodeNetworkError); !pe.Transient() {
 		t.Fatal("a lost reply must be transient")
@@ -293,7 +294,7 @@ func TestLostReplyAfterThePDSActedLeavesOneRecord(t *testing.T) {
 		t.Fatal("the PDS did not act before the reply was dropped")
 	}
 	// Verify-before-retry finds it; the retry itself replays it.
-	if e, found, err := c.FindEffect(ctx, p.Uri, k[domain.ActionComment]); err != nil || !found || e.ID != ownURI(author.did, k[domain.ActionComment], 0) {
+	if e, found, err := c.FindEffect(ctx, p.Uri, k[domain.ActionComment]); err != nil || !found || e.ID != ownURI(author.DID, k[domain.ActionComment], 0) {
 		t.Fatalf("FindEffect after the lost reply: %+v %v %v", e, found, err)
 	}
 	e, err := c.Comment(ctx, p.Uri, "A comment", k[domain.ActionComment])
@@ -302,7 +303,7 @@ func TestLostReplyAfterThePDSActedLeavesOneRecord(t *testing.T) {
 	}
 
 	// A thread whose second part's reply is lost: the retry continues after it.
-	px.on(&rule{method: "com.atproto.repo.putRecord", after: 1, drop: true})
+	px.On(&atprotodev.Rule{Method: "com.atproto.repo.putRecord", After: 1, Drop: true})
 	_, err = c.Thread(ctx, p.Uri, []string{"one", "two", "three"}, k[domain.ActionThread])
 	wantCode(t, err, platform.CodeNetworkError)
 	if got := author.posts() - before; got != 3 {
@@ -317,7 +318,7 @@ func TestLostReplyAfterThePDSActedLeavesOneRecord(t *testing.T) {
 	}
 
 	// A quote's reply lost, then the quote retried: one quote.
-	px.on(&rule{method: "com.atproto.repo.putRecord", drop: true})
+	px.On(&atprotodev.Rule{Method: "com.atproto.repo.putRecord", Drop: true})
 	_, err = c.Quote(ctx, p.Uri, "A quote", k[domain.ActionQuote])
 	wantCode(t, err, platform.CodeNetworkError)
 	if q, err := c.Quote(ctx, p.Uri, "A quote", k[domain.ActionQuote]); err != nil || !q.Replayed {
@@ -336,29 +337,29 @@ func TestExpiredAccessTokenIsRefreshedWithoutANewLogin(t *testing.T) {
 	px := newProxy(t)
 	c := author.client(px.URL)
 	metrics(t, c, p.Uri)
-	if px.count("com.atproto.server.createSession") != 1 {
-		t.Fatalf("createSession %d times, want 1", px.count("com.atproto.server.createSession"))
+	if px.Count("com.atproto.server.createSession") != 1 {
+		t.Fatalf("createSession %d times, want 1", px.Count("com.atproto.server.createSession"))
 	}
 	for i := range 3 {
 		metrics(t, c, p.Uri)
-		if px.count("com.atproto.server.createSession") != 1 || px.count("com.atproto.server.refreshSession") != 0 {
-			t.Fatalf("call %d: createSession %d, refreshSession %d: one session serves every call", i, px.count("com.atproto.server.createSession"), px.count("com.atproto.server.refreshSession"))
+		if px.Count("com.atproto.server.createSession") != 1 || px.Count("com.atproto.server.refreshSession") != 0 {
+			t.Fatalf("call %d: createSession %d, refreshSession %d: one session serves every call", i, px.Count("com.atproto.server.createSession"), px.Count("com.atproto.server.refreshSession"))
 		}
 	}
 
 	// The session's access token has expired (signed by the PDS's key, its exp an hour ago).
-	bluesky.SetAccessToken(c, accessJWT(t, author.did, time.Now().Add(-time.Hour)))
+	bluesky.SetAccessToken(c, accessJWT(t, author.DID, time.Now().Add(-time.Hour)))
 	if _, err := c.Comment(ctx, p.Uri, "A comment", keys(p.Uri)[domain.ActionComment]); err != nil {
 		t.Fatalf("a call with an expired token: %v", err)
 	}
-	if px.count("com.atproto.server.refreshSession") != 1 || px.count("com.atproto.server.createSession") != 1 {
-		t.Fatalf("refreshSession %d, createSession %d: want one refresh and no new login", px.count("com.atproto.server.refreshSession"), px.count("com.atproto.server.createSession"))
+	if px.Count("com.atproto.server.refreshSession") != 1 || px.Count("com.atproto.server.createSession") != 1 {
+		t.Fatalf("refreshSession %d, createSession %d: want one refresh and no new login", px.Count("com.atproto.server.refreshSession"), px.Count("com.atproto.server.createSession"))
 	}
 	if logins, refreshes := c.SessionStats(); logins != 1 || refreshes != 1 {
 		t.Fatalf("session stats %d logins, %d refreshes", logins, refreshes)
 	}
 	access, refresh := bluesky.Tokens(c)
-	if strings.Contains(access, ".") && access == accessJWT(t, author.did, time.Now().Add(-time.Hour)) {
+	if strings.Contains(access, ".") && access == accessJWT(t, author.DID, time.Now().Add(-time.Hour)) {
 		t.Fatal("the expired token was kept")
 	}
 
@@ -371,16 +372,16 @@ func TestExpiredAccessTokenIsRefreshedWithoutANewLogin(t *testing.T) {
 		t.Fatalf("deleteSession: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	bluesky.SetAccessToken(c, accessJWT(t, author.did, time.Now().Add(-time.Minute)))
+	bluesky.SetAccessToken(c, accessJWT(t, author.DID, time.Now().Add(-time.Minute)))
 	metrics(t, c, p.Uri)
-	if px.count("com.atproto.server.createSession") != 2 || px.count("com.atproto.server.refreshSession") != 2 {
-		t.Fatalf("createSession %d, refreshSession %d: want the refused refresh, then one login", px.count("com.atproto.server.createSession"), px.count("com.atproto.server.refreshSession"))
+	if px.Count("com.atproto.server.createSession") != 2 || px.Count("com.atproto.server.refreshSession") != 2 {
+		t.Fatalf("createSession %d, refreshSession %d: want the refused refresh, then one login", px.Count("com.atproto.server.createSession"), px.Count("com.atproto.server.refreshSession"))
 	}
 	// A token the PDS cannot verify at all is renewed the same way.
 	bluesky.SetAccessToken(c, "not-a-token")
 	metrics(t, c, p.Uri)
-	if px.count("com.atproto.server.refreshSession") != 3 || px.count("com.atproto.server.createSession") != 2 {
-		t.Fatalf("after an unverifiable token: refreshSession %d, createSession %d", px.count("com.atproto.server.refreshSession"), px.count("com.atproto.server.createSession"))
+	if px.Count("com.atproto.server.refreshSession") != 3 || px.Count("com.atproto.server.createSession") != 2 {
+		t.Fatalf("after an unverifiable token: refreshSession %d, createSession %d", px.Count("com.atproto.server.refreshSession"), px.Count("com.atproto.server.createSession"))
 	}
 }
 
@@ -390,7 +391,7 @@ func TestWrongPasswordDoesNotLoginAgainAtOnce(t *testing.T) {
 	author := newActor(t, "author")
 	p := watched(t, author, "A post")
 	px := newProxy(t)
-	c, err := bluesky.New(px.URL, author.handle, "wrong-wrong-wrong-wrong")
+	c, err := bluesky.New(px.URL, author.Handle, "wrong-wrong-wrong-wrong")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +401,7 @@ func TestWrongPasswordDoesNotLoginAgainAtOnce(t *testing.T) {
 			t.Fatalf("%v: want final, without the password", pe)
 		}
 	}
-	if n := px.count("com.atproto.server.createSession"); n != 1 {
+	if n := px.Count("com.atproto.server.createSession"); n != 1 {
 		t.Fatalf("createSession %d times, want 1", n)
 	}
 }
@@ -437,7 +438,7 @@ func TestRateLimitIsRetriedAfterItsReset(t *testing.T) {
 			go func() {
 				defer func() { <-sem }()
 				resp, err := http.Post(network(t).PDS+"/xrpc/com.atproto.server.createSession", "application/json",
-					strings.NewReader(fmt.Sprintf(`{"identifier":%q,"password":%q}`, limited.handle, limited.appPassword)))
+					strings.NewReader(fmt.Sprintf(`{"identifier":%q,"password":%q}`, limited.Handle, limited.AppPassword)))
 				if err != nil {
 					errs <- err
 					return
@@ -480,13 +481,13 @@ func TestRateLimitIsRetriedAfterItsReset(t *testing.T) {
 	if !pe.Transient() || pe.RetryAfter <= 0 || pe.RetryAfter > window+time.Second {
 		t.Fatalf("%v: want a transient rate_limit with a delay within the %s window", pe, window)
 	}
-	logins := px.count("com.atproto.server.createSession")
+	logins := px.Count("com.atproto.server.createSession")
 	// Before the reset: refused at once, without another createSession, with the time left.
 	_, err := c.Metrics(ctx, p.Uri)
 	if again := wantCode(t, err, platform.CodeRateLimit); again.RetryAfter <= 0 || again.RetryAfter > pe.RetryAfter {
 		t.Fatalf("a call before the reset: %v, want the time left", again)
 	}
-	if px.count("com.atproto.server.createSession") != logins {
+	if px.Count("com.atproto.server.createSession") != logins {
 		t.Fatal("a call before the reset tried to log in again")
 	}
 	// After the delay the limiter advised (what the activity's retry waits): the call succeeds.
