@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -37,12 +38,56 @@ type SafetyConfig struct {
 	PolicySource    string
 	Monitor         workflows.MonitorConfig
 	AlertWebhookURL string
+	// LockViewTTL is how long the worker refuses autonomous changes by itself after the arbiter
+	// last answered it lock (workflows.SafetyClient.LockViewTTL): 0 means the default,
+	// workflows.DefaultLockViewTTL; negative asks the arbiter every time.
+	LockViewTTL time.Duration
+}
+
+// EnvLockViewTTL sets SafetyConfig.LockViewTTL as a Go duration ("15s"; "0" asks the arbiter
+// every time).
+const EnvLockViewTTL = "RESURGE_LOCK_VIEW_TTL"
+
+// ParseLockViewTTL reads a lock-view TTL as the worker's flag and environment give it: a
+// duration from 0 (off) to MaxLockViewTTL. It returns SafetyConfig's encoding (negative: off).
+func ParseLockViewTTL(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("lock view TTL %q: want a duration such as 15s (0 turns it off)", s)
+	case d < 0 || d > MaxLockViewTTL:
+		return 0, fmt.Errorf("lock view TTL %s: must be between 0 (off) and %s", d, MaxLockViewTTL)
+	case d == 0:
+		return -1, nil
+	}
+	return d, nil
+}
+
+// MaxLockViewTTL bounds the lock view: a release reaches a worker at most this late.
+const MaxLockViewTTL = 10 * time.Minute
+
+// lockViewTTL is the SafetyClient's TTL for a SafetyConfig's.
+func (c SafetyConfig) lockViewTTL() time.Duration {
+	switch {
+	case c.LockViewTTL == 0:
+		return workflows.DefaultLockViewTTL
+	case c.LockViewTTL < 0:
+		return 0
+	}
+	return c.LockViewTTL
 }
 
 // SafetyConfigFromEnv reads the safety configuration from the environment: the alert webhook
 // and, with RESURGE_SAFETY_POLICY_FILE, the policy file decoded onto the defaults.
 func SafetyConfigFromEnv() (SafetyConfig, error) {
 	cfg := SafetyConfig{AlertWebhookURL: os.Getenv(EnvAlertWebhookURL)}
+	if v := os.Getenv(EnvLockViewTTL); strings.TrimSpace(v) != "" {
+		ttl, err := ParseLockViewTTL(v)
+		if err != nil {
+			return cfg, fmt.Errorf("%s: %w", EnvLockViewTTL, err)
+		}
+		cfg.LockViewTTL = ttl
+	}
 	path := os.Getenv(EnvSafetyPolicyFile)
 	if strings.TrimSpace(path) == "" {
 		return cfg, nil
@@ -91,7 +136,7 @@ func Wire(c client.Client, platforms map[string]platform.Platform, cfg SafetyCon
 	if cfg.Policy.GlobalPerHour == 0 {
 		cfg.Policy = domain.DefaultSafetyPolicy()
 	}
-	safety := &workflows.SafetyClient{Client: c, Policy: cfg.Policy, Monitor: cfg.Monitor}
+	safety := &workflows.SafetyClient{Client: c, Policy: cfg.Policy, Monitor: cfg.Monitor, LockViewTTL: cfg.lockViewTTL()}
 	alerts := &activities.AlertSink{WebhookURL: cfg.AlertWebhookURL, Logger: logger.With("component", "alerts")}
 	return Wiring{
 		Activities:   &activities.Activities{Platforms: platforms, Safety: safety, Alerts: alerts},

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/client"
 
@@ -150,5 +151,35 @@ func TestWiringSendsOnlyAnExplicitPolicy(t *testing.T) {
 	err = sendConfiguredPolicy(context.Background(), w)
 	if err == nil || !strings.Contains(err.Error(), "/etc/resurge/policy.json") || !errors.Is(err, fc.err) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestLockViewTTLConfiguration: the worker's lock view defaults to 15 s, RESURGE_LOCK_VIEW_TTL
+// sets it (0 turns it off), and a bad value stops the worker naming the variable.
+func TestLockViewTTLConfiguration(t *testing.T) {
+	for _, c := range []struct {
+		env  string
+		want time.Duration // of the wired SafetyClient
+	}{
+		{"", workflows.DefaultLockViewTTL},
+		{"30s", 30 * time.Second},
+		{" 2m ", 2 * time.Minute},
+		{"0", 0},
+		{"0s", 0},
+	} {
+		t.Setenv(EnvLockViewTTL, c.env)
+		cfg, err := SafetyConfigFromEnv()
+		if err != nil {
+			t.Fatalf("%q: %v", c.env, err)
+		}
+		if got := Wire(nil, nil, cfg, slog.New(slog.DiscardHandler)).Safety.LockViewTTL; got != c.want {
+			t.Errorf("%s=%q: the worker's lock view TTL is %s, want %s", EnvLockViewTTL, c.env, got, c.want)
+		}
+	}
+	for _, bad := range []string{"15", "-1s", "11m", "soon"} {
+		t.Setenv(EnvLockViewTTL, bad)
+		if _, err := SafetyConfigFromEnv(); err == nil || !strings.Contains(err.Error(), EnvLockViewTTL) {
+			t.Errorf("%s=%q: %v, want an error naming the variable", EnvLockViewTTL, bad, err)
+		}
 	}
 }

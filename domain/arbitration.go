@@ -48,6 +48,15 @@ type ArbitrationDecision struct {
 	// RequiresApproval is true on a deny whose only reasons are the approval rules (no
 	// violation): a person's approval is what the action lacks.
 	RequiresApproval bool `json:"requires_approval,omitempty"`
+	// RetryAt is set on a deny whose only reasons are the hourly budgets: the first moment a
+	// slot frees (from the arbiter's record of allowed changes), before which asking again
+	// changes nothing.
+	RetryAt time.Time `json:"retry_at,omitzero"`
+	// Local is true on a lock answered by the worker itself, without asking the arbiter: the
+	// worker had seen the arbiter answer lock at LockSeenAt, less than its lock-view TTL ago
+	// (see workflows.SafetyClient). Only refusals are ever answered locally.
+	Local      bool      `json:"local,omitempty"`
+	LockSeenAt time.Time `json:"lock_seen_at,omitzero"`
 }
 
 // Allowed reports whether the action may run.

@@ -244,7 +244,9 @@ func Arbitrate(p SafetyPolicy, v ArbiterView, r ArbitrationRequest, now time.Tim
 		d.Reasons = []string{fmt.Sprintf("critical risk %d: %s by an agent at anomaly tier %d", risk, r.Action, agentTier)}
 		return d
 	}
-	violations := append(p.contentViolations(r), p.budgetViolations(v, r, now)...)
+	content := p.contentViolations(r)
+	budget, freesAt := p.budgetViolations(v, r, now)
+	violations := append(content, budget...)
 	var approval []string
 	if risk >= p.ApprovalRisk {
 		approval = append(approval, fmt.Sprintf("approval required: risk %d (%s by an agent at anomaly tier %d)", risk, r.Action, agentTier))
@@ -255,6 +257,10 @@ func Arbitrate(p SafetyPolicy, v ArbiterView, r ArbitrationRequest, now time.Tim
 	if len(violations)+len(approval) > 0 {
 		d.Decision, d.Reasons = DecisionDeny, append(violations, approval...)
 		d.RequiresApproval = len(violations) == 0
+		if len(content)+len(approval) == 0 {
+			// Only the budgets refuse: asking again before a slot frees changes nothing.
+			d.RetryAt = freesAt
+		}
 		return d
 	}
 	d.Decision, d.Reasons = DecisionAllow, []string{"no policy violations detected"}
@@ -284,24 +290,43 @@ func (p SafetyPolicy) contentViolations(r ArbitrationRequest) []string {
 	return out
 }
 
-// budgetViolations lists the autonomous budgets the request would exceed.
-func (p SafetyPolicy) budgetViolations(v ArbiterView, r ArbitrationRequest, now time.Time) []string {
+// budgetViolations lists the autonomous budgets the request would exceed, and when every one
+// of them frees a slot again: the moment enough of the allowed changes they count have left
+// the hour (zero when none is exceeded).
+func (p SafetyPolicy) budgetViolations(v ArbiterView, r ArbitrationRequest, now time.Time) ([]string, time.Time) {
 	var out []string
+	var freesAt time.Time
 	hourAgo := now.Add(-time.Hour)
-	var global, perPost int
+	var global, perPost []time.Time
 	for _, c := range v.Allowed {
 		if c.At.After(hourAgo) {
-			global++
+			global = append(global, c.At)
 			if c.PostID == r.PostID {
-				perPost++
+				perPost = append(perPost, c.At)
 			}
 		}
 	}
-	if global >= p.GlobalPerHour {
-		out = append(out, fmt.Sprintf("global budget exhausted: %d autonomous changes in the last hour (limit %d)", global, p.GlobalPerHour))
+	if len(global) >= p.GlobalPerHour {
+		out = append(out, fmt.Sprintf("global budget exhausted: %d autonomous changes in the last hour (limit %d)", len(global), p.GlobalPerHour))
+		freesAt = laterOf(freesAt, slotFreesAt(global, p.GlobalPerHour))
 	}
-	if perPost >= p.PerPostPerHour {
-		out = append(out, fmt.Sprintf("post budget exhausted: %d changes to %s in the last hour (limit %d)", perPost, r.PostID, p.PerPostPerHour))
+	if len(perPost) >= p.PerPostPerHour {
+		out = append(out, fmt.Sprintf("post budget exhausted: %d changes to %s in the last hour (limit %d)", len(perPost), r.PostID, p.PerPostPerHour))
+		freesAt = laterOf(freesAt, slotFreesAt(perPost, p.PerPostPerHour))
 	}
-	return out
+	return out, freesAt
+}
+
+// slotFreesAt is when a budget of limit per hour, exhausted by the changes at times, has room
+// for one more: once all but limit-1 of them are an hour old.
+func slotFreesAt(times []time.Time, limit int) time.Time {
+	sorted := slices.SortedFunc(slices.Values(times), time.Time.Compare)
+	return sorted[len(sorted)-limit].Add(time.Hour)
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

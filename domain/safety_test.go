@@ -225,6 +225,60 @@ func TestArbitrateBudgets(t *testing.T) {
 	}
 }
 
+// TestArbitrateBudgetRetryAt: a denial for the budgets only says when a slot frees, from the
+// allowed changes the budget counts; any other reason leaves it zero.
+func TestArbitrateBudgetRetryAt(t *testing.T) {
+	now := t0
+	small := DefaultSafetyPolicy()
+	small.GlobalPerHour = 3
+	at := func(post string, ago time.Duration) AllowedChange {
+		return AllowedChange{PostID: post, At: now.Add(-ago)}
+	}
+	mins := func(m int) time.Duration { return time.Duration(m) * time.Minute }
+	cases := []struct {
+		name    string
+		p       SafetyPolicy
+		allowed []AllowedChange
+		r       ArbitrationRequest
+		want    time.Time // zero: no retry_at
+	}{
+		{"allowed: none", DefaultSafetyPolicy(), nil, areq(), time.Time{}},
+		{"post budget: frees when the oldest of its 3 changes is an hour old", DefaultSafetyPolicy(),
+			[]AllowedChange{at("p1", mins(10)), at("p1", mins(50)), at("p1", mins(30))}, areq(), now.Add(mins(10))},
+		{"post budget over its limit (a smaller policy since): frees when enough have left", DefaultSafetyPolicy(),
+			[]AllowedChange{at("p1", mins(5)), at("p1", mins(40)), at("p1", mins(20)), at("p1", mins(55))}, areq(), now.Add(mins(20))},
+		{"global budget: the oldest counted change, older ones ignored", small,
+			[]AllowedChange{at("p9", mins(90)), at("p2", mins(45)), at("p3", mins(15)), at("p4", mins(1))}, areq(), now.Add(mins(15))},
+		{"both budgets: the later of the two", func() SafetyPolicy { p := DefaultSafetyPolicy(); p.GlobalPerHour = 4; return p }(),
+			[]AllowedChange{at("p2", mins(59)), at("p2", mins(50)), at("p1", mins(30)), at("p1", mins(10)), at("p1", mins(2))}, areq(), now.Add(mins(30))},
+		{"budget and a banned term: no retry_at (asking again changes nothing)", DefaultSafetyPolicy(),
+			[]AllowedChange{at("p1", mins(10)), at("p1", mins(20)), at("p1", mins(30))},
+			reqWith(func(r *ArbitrationRequest) { r.Texts = []string{"free money"} }), time.Time{}},
+		{"budget and approval: no retry_at", func() SafetyPolicy {
+			p := DefaultSafetyPolicy()
+			p.ApprovalActions = []ActionType{ActionComment}
+			return p
+		}(),
+			[]AllowedChange{at("p1", mins(10)), at("p1", mins(20)), at("p1", mins(30))}, areq(), time.Time{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Arbitrate(tc.p, ArbiterView{Allowed: tc.allowed}, tc.r, now)
+			if !d.RetryAt.Equal(tc.want) {
+				t.Fatalf("%s %q: retry_at %v, want %v", d.Decision, d.Reasons, d.RetryAt, tc.want)
+			}
+			if !tc.want.IsZero() {
+				// Asking at retry_at is allowed (the arbiter prunes changes an hour old).
+				again := Arbitrate(tc.p, ArbiterView{Allowed: tc.allowed}, tc.r, tc.want)
+				before := Arbitrate(tc.p, ArbiterView{Allowed: tc.allowed}, tc.r, tc.want.Add(-time.Nanosecond))
+				if !again.Allowed() || before.Allowed() {
+					t.Fatalf("at retry_at: %s %q; just before: %s", again.Decision, again.Reasons, before.Decision)
+				}
+			}
+		})
+	}
+}
+
 func TestArbitrateContent(t *testing.T) {
 	p := DefaultSafetyPolicy()
 	noLimits := DefaultSafetyPolicy()

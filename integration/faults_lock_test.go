@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/converter"
+
 	"resurge/app"
 	"resurge/devstack"
 	"resurge/domain"
@@ -16,8 +19,10 @@ import (
 // TestFaultLockUnderLoad: 500 posts acting; an operator's lock lands when a fifth of them have
 // acted. No action whose arbitration came after the lock reaches the platform: every effect's
 // key has an allow decision (in the arbiter's own history) made no later than the lock, and
-// while locked the arbiter allows nothing. After the release, every post the lock refused acts,
-// on a decision made after the release; one effect per key in all.
+// while locked the arbiter allows nothing. The worker's lock view (15 s) refuses most blocked
+// posts itself, without an update: only allows must come from the arbiter. After the release,
+// every post the lock refused (at the arbiter or at the worker) acts, on a decision made after
+// the release; one effect per key in all.
 //
 // The posts sample every 20 s (20 simulated minutes at 60x; production samples every 10 real
 // minutes) and are started over 60 s, so that actions are spread out when the lock lands and
@@ -71,16 +76,20 @@ func TestFaultLockUnderLoad(t *testing.T) {
 	atLock, lockAfter := len(fs.Sim.Effects()), time.Since(begin)
 	started.Wait()
 
-	// Hold the lock until the arbiter has refused a good share of the posts (each refused
-	// post asks again at every sample).
+	// Hold the lock until a good share of the posts were refused (each refused post asks again
+	// at every sample): by the arbiter, or by the worker from its lock view, which asks the
+	// arbiter again only once its last lock answer is older than the view's TTL.
 	var state workflows.ArbiterState
+	worker := fs.Wiring.Safety
 	eventually(t, 2*time.Minute, "the lock refusing posts", func() (bool, string) {
 		var err error
 		state, err = fs.safety.ArbiterState(t.Context())
 		if err != nil {
 			return false, err.Error()
 		}
-		return state.Lock.Active && state.Counters.Locked >= n/4, fmt.Sprintf("lock %+v, %d refused", state.Lock.Active, state.Counters.Locked)
+		st := worker.Stats()
+		return state.Lock.Active && st.LocalLocks+int64(state.Counters.Locked) >= int64(n/4),
+			fmt.Sprintf("lock %+v, %d refused by the arbiter, %d by the worker", state.Lock.Active, state.Counters.Locked, st.LocalLocks)
 	})
 	if state.Lock.Source != lockReq.Source {
 		t.Fatalf("the arbiter is locked by %q, not the test: %+v", state.Lock.Source, state.Lock)
@@ -113,13 +122,24 @@ func TestFaultLockUnderLoad(t *testing.T) {
 	faultcheck.CheckDecisionsAroundLock(t, decisions, effects, since, state.Lock.ReleasedAt)
 	faultcheck.CheckOneEffectPerRecord(t, fs.Sim.Effects(), logs)
 
-	// The lock refused posts mid-run, and every one of them acted after the release.
+	// The lock refused posts mid-run, by the arbiter or from the worker's lock view, and every
+	// one of them acted after the release.
 	refused := map[string]bool{}
 	for _, d := range decisions {
 		if d.Decision == domain.DecisionLock {
 			refused[d.Key] = true
 		}
 	}
+	arbiterRefused := len(refused)
+	local := localLockRefusals(t, fs, ids)
+	for k := range local {
+		refused[k] = true
+	}
+	if st := worker.Stats(); len(local) == 0 || st.LocalLocks == 0 {
+		t.Errorf("the worker's lock view refused nothing (%+v): every blocked post asked the arbiter", st)
+	}
+	t.Logf("refused by the arbiter: %d keys in %d lock answers; by the worker's lock view: %d keys (%+v)",
+		arbiterRefused, state.Counters.Locked, len(local), worker.Stats())
 	byKey := faultcheck.EffectsByKey(fs.Sim.Effects())
 	resumed := 0
 	for k := range refused {
@@ -133,4 +153,52 @@ func TestFaultLockUnderLoad(t *testing.T) {
 		t.Fatalf("the lock did not land mid-run: %d effects before it, %d keys refused and resumed", atLock, resumed)
 	}
 	t.Logf("%d keys refused by the lock, all acted after the release; %d effects, %d decisions", resumed, len(effects), len(decisions))
+}
+
+// localLockRefusals reads the posts' histories for the arbitrations the worker refused from
+// its lock view (a lock decision marked local), by idempotency key.
+func localLockRefusals(t *testing.T, fs *faultStack, ids []string) map[string]bool {
+	t.Helper()
+	dc := converter.GetDefaultDataConverter()
+	var mu sync.Mutex
+	keys := map[string]bool{}
+	errs := faultcheck.Parallel(len(ids), 8, func(i int) error {
+		iter := fs.Client.GetWorkflowHistory(testContext(t, time.Minute), workflows.PostWorkflowID(ids[i]), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		requests := map[int64]string{} // scheduled event ID → key
+		for iter.HasNext() {
+			ev, err := iter.Next()
+			if err != nil {
+				return err
+			}
+			if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == "Arbitrate" {
+				var req domain.ArbitrationRequest
+				if err := dc.FromPayloads(a.GetInput(), &req); err != nil {
+					return err
+				}
+				requests[ev.GetEventId()] = req.Key
+			}
+			if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
+				key, ok := requests[a.GetScheduledEventId()]
+				if !ok {
+					continue
+				}
+				var d domain.ArbitrationDecision
+				if err := dc.FromPayloads(a.GetResult(), &d); err != nil {
+					return err
+				}
+				if d.Local && d.Decision == domain.DecisionLock {
+					mu.Lock()
+					keys[key] = true
+					mu.Unlock()
+				}
+			}
+		}
+		return nil
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("history of %s: %v", ids[i], err)
+		}
+	}
+	return keys
 }

@@ -15,9 +15,11 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"go.temporal.io/sdk/worker"
 
+	"resurge/app"
 	"resurge/metrics"
 )
 
@@ -43,6 +45,9 @@ type options struct {
 	// monitor and the arbiter. Past it, evicted workflows replay their history on their next
 	// task, which costs CPU on every wake-up.
 	workflowCache int
+	// lockViewTTL is --lock-view-ttl in app.SafetyConfig's encoding (0: not given, so the
+	// environment or the default decides; negative: off).
+	lockViewTTL time.Duration
 }
 
 // defaultWorkflowCache is the SDK's default sticky cache size; at about 20 KB per cached
@@ -62,6 +67,11 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.workflowCache, "workflow-cache", defaultWorkflowCache, "how many workflows the worker keeps in memory; set it above the number of open posts (about 20 KB each)")
 	fs.StringVar(&o.serverLog, "server-log", "", "with --dev: file that receives the embedded Temporal server's logs from info up, so the terminal shows only its errors (default <data-dir>/"+serverLogName+"; - keeps its warnings on the terminal)")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", os.Getenv(EnvMetricsAddr), "serve Prometheus metrics at http://ADDR"+metrics.Path+" (host:port, e.g. 0.0.0.0:9464; with --dev loopback only, :9464 meaning 127.0.0.1:9464); empty serves none (env "+EnvMetricsAddr+")")
+	fs.Func("lock-view-ttl", "how long the worker refuses autonomous changes by itself after the arbiter answered it lock, without asking again (default 15s, env "+app.EnvLockViewTTL+"; 0 asks the arbiter every time)", func(v string) error {
+		d, err := app.ParseLockViewTTL(v)
+		o.lockViewTTL = d
+		return err
+	})
 	fs.StringVar(&o.logLevel, "log-level", envOr(EnvLogLevel, "info"), "debug, info, warn or error (env "+EnvLogLevel+")")
 	if err := fs.Parse(args); err != nil {
 		return o, err

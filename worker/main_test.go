@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"resurge/app"
 	"resurge/domain"
@@ -19,6 +20,20 @@ func TestParseFlags(t *testing.T) {
 	if err != nil || !o.dev || !o.demo || o.workflowCache != 25000 {
 		t.Fatalf("flags: %+v %v", o, err)
 	}
+	for flag, want := range map[string]time.Duration{"": 0, "20s": 20 * time.Second, "0": -1} {
+		args := []string{}
+		if flag != "" {
+			args = []string{"--lock-view-ttl", flag}
+		}
+		o, err := parseFlags(args)
+		if err != nil || o.lockViewTTL != want {
+			t.Errorf("--lock-view-ttl %q: %v %v, want %v", flag, o.lockViewTTL, err, want)
+		}
+		cfg, err := safetyConfig(o)
+		if err != nil || (want != 0 && cfg.LockViewTTL != want) {
+			t.Errorf("--lock-view-ttl %q: safety config %v %v", flag, cfg.LockViewTTL, err)
+		}
+	}
 	for _, c := range []struct {
 		args []string
 		want string
@@ -26,6 +41,8 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"--workflow-cache", "0"}, "--workflow-cache must be at least 1"},
 		{[]string{"--workflow-cache", "-5"}, "--workflow-cache must be at least 1"},
 		{[]string{"--demo"}, "--demo needs --dev"},
+		{[]string{"--lock-view-ttl", "-1s"}, "must be between 0 (off)"},
+		{[]string{"--lock-view-ttl", "15"}, "want a duration"},
 		{[]string{"extra"}, "unexpected arguments"},
 	} {
 		if _, err := parseFlags(c.args); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -33,7 +33,7 @@ func run(ctx context.Context, o options) error {
 	if o.dev {
 		return runDev(ctx, o, logger, reg)
 	}
-	return runWorker(ctx, logger, reg)
+	return runWorker(ctx, o, logger, reg)
 }
 
 // startMetrics serves Prometheus metrics on addr, or returns a nil registry when addr is empty.
@@ -57,11 +57,23 @@ func startMetrics(addr string, logger *slog.Logger) (reg *metrics.Registry, stop
 	}, nil
 }
 
+// safetyConfig is the environment's safety configuration with the flags applied.
+func safetyConfig(o options) (app.SafetyConfig, error) {
+	cfg, err := app.SafetyConfigFromEnv()
+	if err != nil {
+		return cfg, err
+	}
+	if o.lockViewTTL != 0 {
+		cfg.LockViewTTL = o.lockViewTTL
+	}
+	return cfg, nil
+}
+
 // runWorker connects with Temporal's standard client configuration (TEMPORAL_ADDRESS,
 // TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS variables, temporal.toml profiles), so the same
 // binary serves a local server, a self-hosted cluster or Temporal Cloud.
 // With reg (not nil), the SDK's metrics and Resurge's go to it.
-func runWorker(ctx context.Context, logger *slog.Logger, reg *metrics.Registry) error {
+func runWorker(ctx context.Context, o options, logger *slog.Logger, reg *metrics.Registry) error {
 	copts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
 		return fmt.Errorf("temporal client configuration: %w", err)
@@ -74,7 +86,7 @@ func runWorker(ctx context.Context, logger *slog.Logger, reg *metrics.Registry) 
 	if err != nil {
 		return err
 	}
-	safety, err := app.SafetyConfigFromEnv()
+	safety, err := safetyConfig(o)
 	if err != nil {
 		return err
 	}
@@ -203,7 +215,7 @@ you until the post's horizon; press Ctrl-C to stop (restart with the same --data
 // to the webhook named by the environment, if any, and the policy file, if any, is sent to the
 // arbiter.
 func devSafetyConfig(o options) (app.SafetyConfig, error) {
-	cfg, err := app.SafetyConfigFromEnv()
+	cfg, err := safetyConfig(o)
 	if err != nil {
 		return cfg, err
 	}

@@ -101,6 +101,15 @@ func (w *postWorkflow) evaluate(ctx workflow.Context) {
 		w.updateUI(ctx)
 		return
 	}
+	if t := w.c.BudgetRetryAt; t != nil {
+		if workflow.Now(ctx).Before(*t) {
+			// The budgets refused the last action until then: asking sooner changes nothing.
+			w.state = StateBlocked
+			w.updateUI(ctx)
+			return
+		}
+		w.c.BudgetRetryAt = nil
+	}
 	w.act(ctx, plan, now)
 }
 
@@ -161,6 +170,10 @@ func (w *postWorkflow) runJob(ctx workflow.Context, j job, now time.Time) {
 		if j.person == nil && decision.RequiresApproval && w.humanInTheLoop(ctx) {
 			w.awaitApproval(ctx, rec, j, decision, now)
 			return
+		}
+		if j.person == nil && !decision.RetryAt.IsZero() && w.budgetRetry(ctx) {
+			t := domain.BudgetRetryTime(w.in.Post.ID, decision.RetryAt, w.c.NextSampleAt, w.in.Config.SampleInterval)
+			w.c.BudgetRetryAt = &t
 		}
 		rec.Status = domain.StatusBlocked
 		rec.Reasons = append([]string(nil), decision.Reasons...)

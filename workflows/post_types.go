@@ -78,6 +78,9 @@ type PostCarry struct {
 	PendingImpacts []PendingImpact `json:"pending_impacts,omitempty"`
 	// Pending is the action awaiting a person's approval, if any.
 	Pending *domain.PendingApproval `json:"pending_approval,omitempty"`
+	// BudgetRetryAt is set after the arbiter refused an action for its hourly budgets only:
+	// the post does not ask again before then (see changeBudgetRetry).
+	BudgetRetryAt *time.Time `json:"budget_retry_at,omitempty"`
 }
 
 // PendingImpact is a successful action waiting for its impact measurement.
@@ -123,6 +126,8 @@ type PostStatus struct {
 	EndReason      string                      `json:"end_reason,omitempty"`
 	// PendingApproval is what awaits a person's approval, with the commands that answer it.
 	PendingApproval *domain.PendingApproval `json:"pending_approval,omitempty"`
+	// BudgetRetryAt: the arbiter's budgets refused the last action; the post asks again then.
+	BudgetRetryAt *time.Time `json:"budget_retry_at,omitempty"`
 }
 
 // PostSummary is the workflow's result.

@@ -67,6 +67,9 @@ func (w *postWorkflow) details() string {
 	if d := w.c.LastPermission; d != nil && !d.Allowed() {
 		fmt.Fprintf(&b, "\n\narbiter: %s (%s)", d.Decision, strings.Join(d.Reasons, "; "))
 	}
+	if t := w.c.BudgetRetryAt; t != nil {
+		fmt.Fprintf(&b, "\n\nbudget: asks the arbiter again at %s", clock(*t))
+	}
 	if w.endReason != "" {
 		fmt.Fprintf(&b, "\n\nended: %s", w.endReason)
 	}
@@ -131,6 +134,7 @@ func (w *postWorkflow) status(ctx workflow.Context) PostStatus {
 		Cooldowns:      []Cooldown{},
 
 		PendingApproval: w.c.Pending,
+		BudgetRetryAt:   w.c.BudgetRetryAt,
 	}
 	for _, a := range domain.ActionTypes {
 		if until, ok := domain.CooldownEnd(w.in.Post.ID, w.c.Log, a, w.in.Config); ok && until.After(now) {

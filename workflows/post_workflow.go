@@ -164,6 +164,11 @@ func (w *postWorkflow) nextWake(endAt time.Time) (wake time.Time, sampleDue bool
 			summary = fmt.Sprintf("cooldown: %s until %s", p.Action, clock(wake))
 		}
 	}
+	// After a budget denial, the post asks again when the budget frees a slot (plus its
+	// jitter), if its plan is still eligible then; samples before it do not ask.
+	if t := w.c.BudgetRetryAt; w.c.Pending == nil && t != nil && t.Before(wake) && w.c.LastPlan != nil && w.c.LastPlan.Eligible {
+		wake, sampleDue, summary = *t, false, "budget: ask again at "+clock(*t)
+	}
 	if p := w.c.Pending; p != nil && p.Until.Before(wake) {
 		wake, sampleDue, summary = p.Until, false, fmt.Sprintf("approval of %s expires at %s", p.Action, clock(p.Until))
 	}

@@ -503,3 +503,45 @@ func TestSearchAttributesUpsertedOnlyWhenTheyChange(t *testing.T) {
 		}
 	}
 }
+
+// TestBudgetDenialWaitsForRetryAt: refused for the budgets only, with retry_at 35 minutes
+// later, the post keeps sampling but does not ask the arbiter again until retry_at plus its
+// jitter, and then acts at once (a timer like a cooldown's); the status shows when it asks.
+func TestBudgetDenialWaitsForRetryAt(t *testing.T) {
+	p := newPostTest(t, testStart, stalling(testStart), nil)
+	retryAt := testStart.Add(55 * time.Minute)
+	denied := false
+	p.safety.decide = func(req domain.ArbitrationRequest) domain.ArbitrationDecision {
+		if !denied {
+			denied = true
+			return domain.ArbitrationDecision{Decision: domain.DecisionDeny, At: req.At, RetryAt: retryAt,
+				Reasons: []string{"global budget exhausted: 600 autonomous changes in the last hour (limit 600)"}}
+		}
+		return domain.ArbitrationDecision{Decision: domain.DecisionAllow, Reasons: []string{"no policy violations detected"}, At: req.At}
+	}
+	var waiting PostStatus
+	p.env.RegisterDelayedCallback(func() {
+		v, err := p.env.QueryWorkflow(QueryStatus)
+		if err == nil {
+			err = v.Get(&waiting)
+		}
+		if err != nil {
+			t.Errorf("query: %v", err)
+		}
+	}, 45*time.Minute)
+	p.stopAfter(90 * time.Minute)
+	p.run(PostInput{Post: testPost(), Config: domain.DefaultConfig()})
+
+	at := retryAt.Add(domain.BudgetRetryJitter("p1", 10*time.Minute))
+	reqs, _, _ := p.safety.snapshot()
+	calls := p.fake.actionCalls()
+	if len(reqs) != 2 || !reqs[0].At.Equal(testStart.Add(20*time.Minute)) || !reqs[1].At.Equal(at) {
+		t.Fatalf("want one arbitration at 20m and the next at retry_at + jitter (%s), got %d: %+v", at, len(reqs), reqs)
+	}
+	if len(calls) != 1 || !calls[0].At.Equal(at) {
+		t.Fatalf("want the action at %s, got %+v", at, calls)
+	}
+	if waiting.State != StateBlocked || waiting.BudgetRetryAt == nil || !waiting.BudgetRetryAt.Equal(at) {
+		t.Fatalf("while waiting for the budget: state %s, budget_retry_at %v, want blocked until %s", waiting.State, waiting.BudgetRetryAt, at)
+	}
+}

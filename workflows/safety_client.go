@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -18,10 +20,35 @@ type SafetyClient struct {
 	Client  client.Client
 	Policy  domain.SafetyPolicy
 	Monitor MonitorConfig
+	// LockViewTTL, when positive, lets this client refuse autonomous arbitrations by itself
+	// for that long after the arbiter last answered it lock (see lockView): a blocked post
+	// then costs the arbiter nothing, and the first arbitration after the TTL asks for real.
+	// A person's request (not autonomous) always goes to the arbiter, which lets it pass the
+	// lock. Zero asks the arbiter every time. Workers use DefaultLockViewTTL.
+	LockViewTTL time.Duration
 
 	// slots bounds this client's arbitrations in flight (see MaxArbitrationsInFlight).
 	slotsOnce sync.Once
 	slots     chan struct{}
+	view      lockView
+	stats     arbitrationCounters
+}
+
+// ArbitrationStats count what one SafetyClient's arbitrations did since it was made.
+type ArbitrationStats struct {
+	// Updates are the arbitrate updates sent to the arbiter (answered or not).
+	Updates int64 `json:"updates"`
+	// LocalLocks are the arbitrations refused from the lock view, without an update.
+	LocalLocks int64 `json:"local_locks"`
+	// ArbiterLocks are lock answers from the arbiter.
+	ArbiterLocks int64 `json:"arbiter_locks"`
+}
+
+type arbitrationCounters struct{ updates, localLocks, arbiterLocks atomic.Int64 }
+
+// Stats returns the client's arbitration counters.
+func (s *SafetyClient) Stats() ArbitrationStats {
+	return ArbitrationStats{Updates: s.stats.updates.Load(), LocalLocks: s.stats.localLocks.Load(), ArbiterLocks: s.stats.arbiterLocks.Load()}
 }
 
 // MaxArbitrationsInFlight is how many arbitrate updates one SafetyClient (one worker) has in
@@ -53,7 +80,35 @@ func (s *SafetyClient) EnsureArbiter(ctx context.Context) error {
 // Arbitrate sends the arbitrate update (starting the arbiter if it is not running). The update
 // ID is derived from the request, so a retried call after a lost reply gets the same decision
 // instead of a second one.
+//
+// With a LockViewTTL, an autonomous request may instead be refused from the client's lock
+// view (a decision marked Local): see lockView.
 func (s *SafetyClient) Arbitrate(ctx context.Context, req domain.ArbitrationRequest) (domain.ArbitrationDecision, error) {
+	if s.LockViewTTL <= 0 || !req.IsAutonomous() {
+		return s.arbitrate(ctx, req)
+	}
+	for {
+		a := s.view.check(req, s.LockViewTTL, time.Now())
+		switch {
+		case a.ok:
+			s.stats.localLocks.Add(1)
+			return a.local, nil
+		case a.wait != nil:
+			select {
+			case <-a.wait:
+				continue
+			case <-ctx.Done():
+				return domain.ArbitrationDecision{}, ctx.Err()
+			}
+		}
+		d, err := s.arbitrate(ctx, req)
+		s.view.observe(d, err, a.probe, time.Now())
+		return d, err
+	}
+}
+
+// arbitrate sends the update.
+func (s *SafetyClient) arbitrate(ctx context.Context, req domain.ArbitrationRequest) (domain.ArbitrationDecision, error) {
 	var d domain.ArbitrationDecision
 	s.slotsOnce.Do(func() { s.slots = make(chan struct{}, MaxArbitrationsInFlight) })
 	select {
@@ -72,10 +127,15 @@ func (s *SafetyClient) Arbitrate(ctx context.Context, req domain.ArbitrationRequ
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		},
 	})
+	s.stats.updates.Add(1)
 	if err != nil {
 		return d, err
 	}
-	return d, h.Get(ctx, &d)
+	err = h.Get(ctx, &d)
+	if err == nil && d.Decision == domain.DecisionLock {
+		s.stats.arbiterLocks.Add(1)
+	}
+	return d, err
 }
 
 // Lock signals the arbiter's lock (starting the arbiter if needed).

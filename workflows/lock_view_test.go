@@ -1,0 +1,314 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"resurge/domain"
+)
+
+// arbiterClient answers every arbitrate update with answer(request), after gate (if set)
+// lets it through, and counts the updates.
+type arbiterClient struct {
+	client.Client
+	mu      sync.Mutex
+	answer  func(domain.ArbitrationRequest) (domain.ArbitrationDecision, error)
+	gate    chan struct{}
+	updates int
+}
+
+func (c *arbiterClient) NewWithStartWorkflowOperation(client.StartWorkflowOptions, any, ...any) client.WithStartWorkflowOperation {
+	return nil
+}
+
+func (c *arbiterClient) UpdateWithStartWorkflow(ctx context.Context, o client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	c.mu.Lock()
+	c.updates++
+	answer, gate := c.answer, c.gate
+	c.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	d, err := answer(o.UpdateOptions.Args[0].(domain.ArbitrationRequest))
+	if err != nil {
+		return nil, err
+	}
+	return decisionHandle{d}, nil
+}
+
+func (c *arbiterClient) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.updates
+}
+
+func (c *arbiterClient) set(answer func(domain.ArbitrationRequest) (domain.ArbitrationDecision, error)) {
+	c.mu.Lock()
+	c.answer = answer
+	c.mu.Unlock()
+}
+
+type decisionHandle struct{ d domain.ArbitrationDecision }
+
+func (decisionHandle) WorkflowID() string { return ArbiterWorkflowID }
+func (decisionHandle) RunID() string      { return "" }
+func (decisionHandle) UpdateID() string   { return "" }
+func (h decisionHandle) Get(_ context.Context, v any) error {
+	*(v.(*domain.ArbitrationDecision)) = h.d
+	return nil
+}
+
+// arbiterAt answers like an arbiter whose clock reads now(): lock while *locked, else allow.
+func arbiterAt(now func() time.Time, locked *bool, mu *sync.Mutex) func(domain.ArbitrationRequest) (domain.ArbitrationDecision, error) {
+	return func(r domain.ArbitrationRequest) (domain.ArbitrationDecision, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.IsAutonomous() && *locked {
+			return domain.ArbitrationDecision{Decision: domain.DecisionLock, LockActive: true, Confidence: 0.9, At: now(), Reasons: []string{"existing lock state is active"}}, nil
+		}
+		return domain.ArbitrationDecision{Decision: domain.DecisionAllow, At: now(), Reasons: []string{"no policy violations detected"}}, nil
+	}
+}
+
+func viewRequest(post string) domain.ArbitrationRequest {
+	return domain.ArbitrationRequest{PostID: post, Agent: "a1", Platform: domain.PlatformSim, Action: domain.ActionComment,
+		Tier: domain.Tier1, Key: domain.IdempotencyKey(post, domain.ActionComment, domain.Tier1), Texts: []string{"hi"}, At: time.Now()}
+}
+
+func personRequest(post string) domain.ArbitrationRequest {
+	r := viewRequest(post)
+	r.Autonomous, r.Operator, r.OperatorReason = domain.NotAutonomous(), "alice", "checked"
+	return r
+}
+
+// TestLockViewAnswersLocallyWithinTheTTL: after the arbiter answers lock, the worker refuses
+// autonomous requests itself (marked local, with when it saw the lock) until the TTL passes;
+// then one request asks the arbiter again. A person's request always goes to the arbiter, and
+// the arbiter's allow of it (it passes the lock) leaves the view as it is.
+func TestLockViewAnswersLocallyWithinTheTTL(t *testing.T) {
+	var mu sync.Mutex
+	locked := true
+	fc := &arbiterClient{}
+	fc.set(arbiterAt(time.Now, &locked, &mu))
+	const ttl = 300 * time.Millisecond
+	sc := &SafetyClient{Client: fc, LockViewTTL: ttl}
+	ctx := context.Background()
+
+	d, err := sc.Arbitrate(ctx, viewRequest("p0"))
+	if err != nil || d.Decision != domain.DecisionLock || d.Local {
+		t.Fatalf("first answer %+v %v, want the arbiter's lock", d, err)
+	}
+	seen := time.Now()
+	for i := range 20 {
+		d, err := sc.Arbitrate(ctx, viewRequest("p1"))
+		if time.Since(seen) > ttl/2 {
+			break // a slow machine: the rest of the window is not ours to assert
+		}
+		if err != nil || d.Decision != domain.DecisionLock || !d.Local || !d.LockActive || d.LockSeenAt.IsZero() || d.Confidence != 0.9 {
+			t.Fatalf("request %d within the TTL: %+v %v, want a local lock", i, d, err)
+		}
+		if !strings.Contains(d.Reasons[0], "answered by this worker") {
+			t.Fatalf("local reason %q", d.Reasons)
+		}
+	}
+	if n := fc.count(); n != 1 {
+		t.Fatalf("%d updates within the TTL, want 1", n)
+	}
+	// A person's request passes the lock at the arbiter: never refused locally.
+	if d, err := sc.Arbitrate(ctx, personRequest("p2")); err != nil || d.Decision != domain.DecisionAllow || d.Local {
+		t.Fatalf("a person's request: %+v %v, want the arbiter's allow", d, err)
+	}
+	if n := fc.count(); n != 2 {
+		t.Fatalf("%d updates, want 2 (the person's went to the arbiter)", n)
+	}
+	if d, _ := sc.Arbitrate(ctx, viewRequest("p3")); !d.Local && time.Since(seen) < ttl/2 {
+		t.Fatalf("the person's allow cleared the view: %+v", d)
+	}
+
+	// Past the TTL: the next request asks the arbiter, still locked, and the view is fresh again.
+	time.Sleep(ttl)
+	before := fc.count()
+	if d, err := sc.Arbitrate(ctx, viewRequest("p4")); err != nil || d.Local || d.Decision != domain.DecisionLock {
+		t.Fatalf("after the TTL: %+v %v, want the arbiter's lock", d, err)
+	}
+	if fc.count() != before+1 {
+		t.Fatalf("after the TTL: %d updates, want %d", fc.count(), before+1)
+	}
+
+	// Released: past the TTL the arbiter allows, and that clears the view at once.
+	mu.Lock()
+	locked = false
+	mu.Unlock()
+	time.Sleep(ttl)
+	for i := range 3 {
+		if d, err := sc.Arbitrate(ctx, viewRequest("p5")); err != nil || d.Decision != domain.DecisionAllow || d.Local {
+			t.Fatalf("request %d after the release: %+v %v, want the arbiter's allow", i, d, err)
+		}
+	}
+	st := sc.Stats()
+	if st.LocalLocks == 0 || st.Updates != int64(fc.count()) || st.ArbiterLocks != 2 {
+		t.Fatalf("stats %+v with %d updates", st, fc.count())
+	}
+}
+
+// TestLockViewOneProbeAtATime: when the view expires under a burst of blocked posts, one
+// request asks the arbiter while the others wait for its answer and are then refused locally.
+// When the probe fails, a waiter becomes the next probe; when it allows, everyone asks.
+func TestLockViewOneProbeAtATime(t *testing.T) {
+	var mu sync.Mutex
+	locked := true
+	fc := &arbiterClient{}
+	fc.set(arbiterAt(time.Now, &locked, &mu))
+	sc := &SafetyClient{Client: fc, LockViewTTL: time.Minute}
+	ctx := context.Background()
+	if _, err := sc.Arbitrate(ctx, viewRequest("p0")); err != nil {
+		t.Fatal(err)
+	}
+	expire := func() {
+		sc.view.mu.Lock()
+		sc.view.seen = time.Now().Add(-2 * time.Minute)
+		sc.view.mu.Unlock()
+	}
+	burst := func(n int) []domain.ArbitrationDecision {
+		out := make([]domain.ArbitrationDecision, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				d, err := sc.Arbitrate(ctx, viewRequest("p1"))
+				if err != nil {
+					t.Errorf("request %d: %v", i, err)
+				}
+				out[i] = d
+			})
+		}
+		wg.Wait()
+		return out
+	}
+
+	// The probe is held at the arbiter while 50 requests come in.
+	expire()
+	gate := make(chan struct{})
+	fc.mu.Lock()
+	fc.gate = gate
+	fc.mu.Unlock()
+	done := make(chan []domain.ArbitrationDecision)
+	go func() { done <- burst(50) }()
+	waitFor(t, func() bool { return fc.count() == 2 })
+	time.Sleep(20 * time.Millisecond) // the others are waiting, not asking
+	if n := fc.count(); n != 2 {
+		t.Fatalf("%d updates while the probe is in flight, want 2", n)
+	}
+	close(gate)
+	ds := <-done
+	fc.mu.Lock()
+	fc.gate = nil
+	fc.mu.Unlock()
+	local := 0
+	for _, d := range ds {
+		if d.Decision != domain.DecisionLock {
+			t.Fatalf("burst answer %+v, want lock", d)
+		}
+		if d.Local {
+			local++
+		}
+	}
+	if local != 49 || fc.count() != 2 {
+		t.Fatalf("%d local answers and %d updates, want 49 and 2", local, fc.count())
+	}
+
+	// A failing probe hands over to a waiter.
+	fails := 1
+	fc.set(func(r domain.ArbitrationRequest) (domain.ArbitrationDecision, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if fails > 0 {
+			fails--
+			return domain.ArbitrationDecision{}, errors.New("unavailable")
+		}
+		return domain.ArbitrationDecision{Decision: domain.DecisionLock, At: time.Now()}, nil
+	})
+	expire()
+	before := fc.count()
+	var wg sync.WaitGroup
+	var errs, locks int
+	var emu sync.Mutex
+	for range 10 {
+		wg.Go(func() {
+			d, err := sc.Arbitrate(ctx, viewRequest("p2"))
+			emu.Lock()
+			defer emu.Unlock()
+			if err != nil {
+				errs++
+			} else if d.Decision == domain.DecisionLock {
+				locks++
+			}
+		})
+	}
+	wg.Wait()
+	if errs != 1 || locks != 9 || fc.count() != before+2 {
+		t.Fatalf("%d errors, %d locks, %d updates: want the failed probe's error, 9 locks, 2 updates", errs, locks, fc.count()-before)
+	}
+
+	// Released: a probe's allow clears the view; the waiters then all ask the arbiter.
+	mu.Lock()
+	locked = false
+	mu.Unlock()
+	fc.set(arbiterAt(time.Now, &locked, &mu))
+	expire()
+	before = fc.count()
+	for _, d := range burst(20) {
+		if d.Decision != domain.DecisionAllow || d.Local {
+			t.Fatalf("after the release: %+v, want the arbiter's allow", d)
+		}
+	}
+	if fc.count() != before+20 {
+		t.Fatalf("%d updates after the release, want 20", fc.count()-before)
+	}
+}
+
+// TestLockViewIgnoresOvertakenAnswers: an allow decided before the lock answer the view rests
+// on (a reply that arrived late) does not clear the view; a lock decided before the latest
+// allow does not set it.
+func TestLockViewIgnoresOvertakenAnswers(t *testing.T) {
+	var v lockView
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	now := time.Now()
+	v.observe(domain.ArbitrationDecision{Decision: domain.DecisionLock, At: t0}, nil, false, now)
+	v.observe(domain.ArbitrationDecision{Decision: domain.DecisionAllow, At: t0.Add(-time.Millisecond)}, nil, false, now)
+	if a := v.check(viewRequest("p"), time.Minute, now); !a.ok {
+		t.Fatalf("an older allow cleared the view: %+v", a)
+	}
+	v.observe(domain.ArbitrationDecision{Decision: domain.DecisionDeny, At: t0.Add(time.Second)}, nil, false, now)
+	if a := v.check(viewRequest("p"), time.Minute, now); !a.ok {
+		t.Fatalf("a deny cleared the view: %+v", a)
+	}
+	v.observe(domain.ArbitrationDecision{Decision: domain.DecisionAllow, At: t0.Add(2 * time.Second)}, nil, false, now)
+	if a := v.check(viewRequest("p"), time.Minute, now); a.ok || a.probe || a.wait != nil {
+		t.Fatalf("a newer allow left the view: %+v", a)
+	}
+	v.observe(domain.ArbitrationDecision{Decision: domain.DecisionLock, At: t0.Add(time.Second)}, nil, false, now)
+	if a := v.check(viewRequest("p"), time.Minute, now); a.ok {
+		t.Fatalf("a lock older than the allow set the view: %+v", a)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
