@@ -57,6 +57,16 @@ func (v *lockView) check(req domain.ArbitrationRequest, ttl time.Duration, now t
 	return viewAnswer{wait: v.probe}
 }
 
+// fresh answers from the view if it is fresh, and says nothing otherwise.
+func (v *lockView) fresh(req domain.ArbitrationRequest, ttl time.Duration, now time.Time) (domain.ArbitrationDecision, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.seen.IsZero() || now.Sub(v.seen) >= ttl {
+		return domain.ArbitrationDecision{}, false
+	}
+	return v.localLock(req, ttl, now), true
+}
+
 func (v *lockView) localLock(req domain.ArbitrationRequest, ttl time.Duration, now time.Time) domain.ArbitrationDecision {
 	seen := v.seen.UTC()
 	return domain.ArbitrationDecision{
@@ -67,9 +77,8 @@ func (v *lockView) localLock(req domain.ArbitrationRequest, ttl time.Duration, n
 	}
 }
 
-// observe takes the arbiter's answer to an autonomous request (err: none); probe says the
-// caller was the probe, whose waiters it releases.
-func (v *lockView) observe(d domain.ArbitrationDecision, err error, probe bool, now time.Time) {
+// observe takes the arbiter's answer to an autonomous request (err: none).
+func (v *lockView) observe(d domain.ArbitrationDecision, err error, now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	// An answer decided before the one the view rests on (replies can overtake each other)
@@ -82,7 +91,13 @@ func (v *lockView) observe(d domain.ArbitrationDecision, err error, probe bool, 
 			v.seen, v.decidedAt = time.Time{}, d.At
 		}
 	}
-	if probe && v.probe != nil {
+}
+
+// endProbe releases the callers waiting for the probe's answer (observed first, if any).
+func (v *lockView) endProbe() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.probe != nil {
 		close(v.probe)
 		v.probe = nil
 	}

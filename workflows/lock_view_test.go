@@ -283,20 +283,20 @@ func TestLockViewIgnoresOvertakenAnswers(t *testing.T) {
 	var v lockView
 	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	now := time.Now()
-	v.observe(domain.ArbitrationDecision{Decision: domain.DecisionLock, At: t0}, nil, false, now)
-	v.observe(domain.ArbitrationDecision{Decision: domain.DecisionAllow, At: t0.Add(-time.Millisecond)}, nil, false, now)
+	v.observe(domain.ArbitrationDecision{Decision: domain.DecisionLock, At: t0}, nil, now)
+	v.observe(domain.ArbitrationDecision{Decision: domain.DecisionAllow, At: t0.Add(-time.Millisecond)}, nil, now)
 	if a := v.check(viewRequest("p"), time.Minute, now); !a.ok {
 		t.Fatalf("an older allow cleared the view: %+v", a)
 	}
-	v.observe(domain.ArbitrationDecision{Decision: domain.DecisionDeny, At: t0.Add(time.Second)}, nil, false, now)
+	v.observe(domain.ArbitrationDecision{Decision: domain.DecisionDeny, At: t0.Add(time.Second)}, nil, now)
 	if a := v.check(viewRequest("p"), time.Minute, now); !a.ok {
 		t.Fatalf("a deny cleared the view: %+v", a)
 	}
-	v.observe(domain.ArbitrationDecision{Decision: domain.DecisionAllow, At: t0.Add(2 * time.Second)}, nil, false, now)
+	v.observe(domain.ArbitrationDecision{Decision: domain.DecisionAllow, At: t0.Add(2 * time.Second)}, nil, now)
 	if a := v.check(viewRequest("p"), time.Minute, now); a.ok || a.probe || a.wait != nil {
 		t.Fatalf("a newer allow left the view: %+v", a)
 	}
-	v.observe(domain.ArbitrationDecision{Decision: domain.DecisionLock, At: t0.Add(time.Second)}, nil, false, now)
+	v.observe(domain.ArbitrationDecision{Decision: domain.DecisionLock, At: t0.Add(time.Second)}, nil, now)
 	if a := v.check(viewRequest("p"), time.Minute, now); a.ok {
 		t.Fatalf("a lock older than the allow set the view: %+v", a)
 	}
@@ -310,5 +310,45 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 5s")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestLockViewRefusesRequestsThatWaitedForASlot: a burst arrives before any lock answer, so
+// every request passes the view and queues for one of the MaxArbitrationsInFlight slots. Once
+// the first updates answer lock, the requests still waiting for a slot are refused from the
+// view instead of reaching the arbiter.
+func TestLockViewRefusesRequestsThatWaitedForASlot(t *testing.T) {
+	var mu sync.Mutex
+	locked := true
+	gate := make(chan struct{})
+	fc := &arbiterClient{gate: gate}
+	fc.set(arbiterAt(time.Now, &locked, &mu))
+	sc := &SafetyClient{Client: fc, LockViewTTL: time.Minute}
+	const n = 3 * MaxArbitrationsInFlight
+	out := make([]domain.ArbitrationDecision, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			d, err := sc.Arbitrate(context.Background(), viewRequest("p"))
+			if err != nil {
+				t.Errorf("request %d: %v", i, err)
+			}
+			out[i] = d
+		})
+	}
+	waitFor(t, func() bool { return fc.count() == MaxArbitrationsInFlight })
+	close(gate)
+	wg.Wait()
+	local := 0
+	for _, d := range out {
+		if d.Decision != domain.DecisionLock {
+			t.Fatalf("answer %+v, want lock", d)
+		}
+		if d.Local {
+			local++
+		}
+	}
+	if fc.count() != MaxArbitrationsInFlight || local != n-MaxArbitrationsInFlight {
+		t.Fatalf("%d updates and %d local answers, want %d and %d", fc.count(), local, MaxArbitrationsInFlight, n-MaxArbitrationsInFlight)
 	}
 }

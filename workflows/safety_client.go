@@ -85,7 +85,7 @@ func (s *SafetyClient) EnsureArbiter(ctx context.Context) error {
 // view (a decision marked Local): see lockView.
 func (s *SafetyClient) Arbitrate(ctx context.Context, req domain.ArbitrationRequest) (domain.ArbitrationDecision, error) {
 	if s.LockViewTTL <= 0 || !req.IsAutonomous() {
-		return s.arbitrate(ctx, req)
+		return s.arbitrate(ctx, req, false, false)
 	}
 	for {
 		a := s.view.check(req, s.LockViewTTL, time.Now())
@@ -100,15 +100,17 @@ func (s *SafetyClient) Arbitrate(ctx context.Context, req domain.ArbitrationRequ
 			case <-ctx.Done():
 				return domain.ArbitrationDecision{}, ctx.Err()
 			}
+		case a.probe:
+			defer s.view.endProbe()
 		}
-		d, err := s.arbitrate(ctx, req)
-		s.view.observe(d, err, a.probe, time.Now())
-		return d, err
+		return s.arbitrate(ctx, req, true, a.probe)
 	}
 }
 
-// arbitrate sends the update.
-func (s *SafetyClient) arbitrate(ctx context.Context, req domain.ArbitrationRequest) (domain.ArbitrationDecision, error) {
+// arbitrate sends the update once it has a slot. With the lock view (viewed), a request that
+// waited for its slot while a lock answer arrived is refused from the view instead (the probe
+// asks whatever the view says), and the answer updates the view before the slot is freed.
+func (s *SafetyClient) arbitrate(ctx context.Context, req domain.ArbitrationRequest, viewed, probe bool) (domain.ArbitrationDecision, error) {
 	var d domain.ArbitrationDecision
 	s.slotsOnce.Do(func() { s.slots = make(chan struct{}, MaxArbitrationsInFlight) })
 	select {
@@ -116,6 +118,12 @@ func (s *SafetyClient) arbitrate(ctx context.Context, req domain.ArbitrationRequ
 		defer func() { <-s.slots }()
 	case <-ctx.Done():
 		return d, ctx.Err()
+	}
+	if viewed && !probe {
+		if local, ok := s.view.fresh(req, s.LockViewTTL, time.Now()); ok {
+			s.stats.localLocks.Add(1)
+			return local, nil
+		}
 	}
 	start := s.Client.NewWithStartWorkflowOperation(s.arbiterStartOptions(), ArbiterWorkflow, s.arbiterInput())
 	h, err := s.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
@@ -128,12 +136,14 @@ func (s *SafetyClient) arbitrate(ctx context.Context, req domain.ArbitrationRequ
 		},
 	})
 	s.stats.updates.Add(1)
-	if err != nil {
-		return d, err
+	if err == nil {
+		err = h.Get(ctx, &d)
 	}
-	err = h.Get(ctx, &d)
 	if err == nil && d.Decision == domain.DecisionLock {
 		s.stats.arbiterLocks.Add(1)
+	}
+	if viewed {
+		s.view.observe(d, err, time.Now())
 	}
 	return d, err
 }
