@@ -14,13 +14,14 @@ import (
 )
 
 // arbiterClient answers every arbitrate update with answer(request), after gate (if set)
-// lets it through, and counts the updates.
+// lets it through, and counts the updates and how many were in flight at most.
 type arbiterClient struct {
 	client.Client
-	mu      sync.Mutex
-	answer  func(domain.ArbitrationRequest) (domain.ArbitrationDecision, error)
-	gate    chan struct{}
-	updates int
+	mu             sync.Mutex
+	answer         func(domain.ArbitrationRequest) (domain.ArbitrationDecision, error)
+	gate           chan struct{}
+	updates        int
+	inFlight, peak int
 }
 
 func (c *arbiterClient) NewWithStartWorkflowOperation(client.StartWorkflowOptions, any, ...any) client.WithStartWorkflowOperation {
@@ -30,8 +31,15 @@ func (c *arbiterClient) NewWithStartWorkflowOperation(client.StartWorkflowOption
 func (c *arbiterClient) UpdateWithStartWorkflow(ctx context.Context, o client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error) {
 	c.mu.Lock()
 	c.updates++
+	c.inFlight++
+	c.peak = max(c.peak, c.inFlight)
 	answer, gate := c.answer, c.gate
 	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.inFlight--
+		c.mu.Unlock()
+	}()
 	if gate != nil {
 		select {
 		case <-gate:
@@ -179,22 +187,6 @@ func TestLockViewOneProbeAtATime(t *testing.T) {
 		sc.view.seen = time.Now().Add(-2 * time.Minute)
 		sc.view.mu.Unlock()
 	}
-	burst := func(n int) []domain.ArbitrationDecision {
-		out := make([]domain.ArbitrationDecision, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				d, err := sc.Arbitrate(ctx, viewRequest("p1"))
-				if err != nil {
-					t.Errorf("request %d: %v", i, err)
-				}
-				out[i] = d
-			})
-		}
-		wg.Wait()
-		return out
-	}
-
 	// The probe is held at the arbiter while 50 requests come in.
 	expire()
 	gate := make(chan struct{})
@@ -202,7 +194,7 @@ func TestLockViewOneProbeAtATime(t *testing.T) {
 	fc.gate = gate
 	fc.mu.Unlock()
 	done := make(chan []domain.ArbitrationDecision)
-	go func() { done <- burst(50) }()
+	go func() { done <- burst(t, sc, 50) }()
 	waitFor(t, func() bool { return fc.count() == 2 })
 	time.Sleep(20 * time.Millisecond) // the others are waiting, not asking
 	if n := fc.count(); n != 2 {
@@ -213,16 +205,7 @@ func TestLockViewOneProbeAtATime(t *testing.T) {
 	fc.mu.Lock()
 	fc.gate = nil
 	fc.mu.Unlock()
-	local := 0
-	for _, d := range ds {
-		if d.Decision != domain.DecisionLock {
-			t.Fatalf("burst answer %+v, want lock", d)
-		}
-		if d.Local {
-			local++
-		}
-	}
-	if local != 49 || fc.count() != 2 {
+	if local := countLocal(t, ds); local != 49 || fc.count() != 2 {
 		t.Fatalf("%d local answers and %d updates, want 49 and 2", local, fc.count())
 	}
 
@@ -266,7 +249,7 @@ func TestLockViewOneProbeAtATime(t *testing.T) {
 	fc.set(arbiterAt(time.Now, &locked, &mu))
 	expire()
 	before = fc.count()
-	for _, d := range burst(20) {
+	for _, d := range burst(t, sc, 20) {
 		if d.Decision != domain.DecisionAllow || d.Local {
 			t.Fatalf("after the release: %+v, want the arbiter's allow", d)
 		}
@@ -302,6 +285,39 @@ func TestLockViewIgnoresOvertakenAnswers(t *testing.T) {
 	}
 }
 
+// burst sends n autonomous requests at once and returns the answers.
+func burst(t *testing.T, sc *SafetyClient, n int) []domain.ArbitrationDecision {
+	t.Helper()
+	out := make([]domain.ArbitrationDecision, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			d, err := sc.Arbitrate(context.Background(), viewRequest("p"))
+			if err != nil {
+				t.Errorf("request %d: %v", i, err)
+			}
+			out[i] = d
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// countLocal checks that every answer is a lock and counts the local ones.
+func countLocal(t *testing.T, ds []domain.ArbitrationDecision) int {
+	t.Helper()
+	local := 0
+	for _, d := range ds {
+		if d.Decision != domain.DecisionLock {
+			t.Fatalf("answer %+v, want lock", d)
+		}
+		if d.Local {
+			local++
+		}
+	}
+	return local
+}
+
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -325,29 +341,11 @@ func TestLockViewRefusesRequestsThatWaitedForASlot(t *testing.T) {
 	fc.set(arbiterAt(time.Now, &locked, &mu))
 	sc := &SafetyClient{Client: fc, LockViewTTL: time.Minute}
 	const n = 3 * MaxArbitrationsInFlight
-	out := make([]domain.ArbitrationDecision, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			d, err := sc.Arbitrate(context.Background(), viewRequest("p"))
-			if err != nil {
-				t.Errorf("request %d: %v", i, err)
-			}
-			out[i] = d
-		})
-	}
+	done := make(chan []domain.ArbitrationDecision)
+	go func() { done <- burst(t, sc, n) }()
 	waitFor(t, func() bool { return fc.count() == MaxArbitrationsInFlight })
 	close(gate)
-	wg.Wait()
-	local := 0
-	for _, d := range out {
-		if d.Decision != domain.DecisionLock {
-			t.Fatalf("answer %+v, want lock", d)
-		}
-		if d.Local {
-			local++
-		}
-	}
+	local := countLocal(t, <-done)
 	if fc.count() != MaxArbitrationsInFlight || local != n-MaxArbitrationsInFlight {
 		t.Fatalf("%d updates and %d local answers, want %d and %d", fc.count(), local, MaxArbitrationsInFlight, n-MaxArbitrationsInFlight)
 	}

@@ -87,45 +87,15 @@ func TestSafetyClientSetPolicyRefusesAnInvalidPolicy(t *testing.T) {
 	}
 }
 
-// updateClient holds every UpdateWithStartWorkflow call until release is closed, counting the
-// calls in flight at once.
-type updateClient struct {
-	client.Client
-	release chan struct{}
-
-	mu             sync.Mutex
-	inFlight, peak int
-	calls          int
-}
-
-func (c *updateClient) NewWithStartWorkflowOperation(client.StartWorkflowOptions, any, ...any) client.WithStartWorkflowOperation {
-	return nil
-}
-
-func (c *updateClient) UpdateWithStartWorkflow(ctx context.Context, _ client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error) {
-	c.mu.Lock()
-	c.calls++
-	c.inFlight++
-	c.peak = max(c.peak, c.inFlight)
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		c.inFlight--
-		c.mu.Unlock()
-	}()
-	select {
-	case <-c.release:
-	case <-ctx.Done():
-	}
-	return nil, errors.New("released")
-}
-
 // TestSafetyClientBoundsArbitrationsInFlight: a burst of posts asking at once never has more
 // than MaxArbitrationsInFlight updates in flight from one client (the server refuses more than
 // 10 per workflow); the others wait for a slot, and a caller that gives up while waiting gets
 // its context's error without calling the server.
 func TestSafetyClientBoundsArbitrationsInFlight(t *testing.T) {
-	fc := &updateClient{release: make(chan struct{})}
+	release := make(chan struct{})
+	fc := &arbiterClient{gate: release, answer: func(domain.ArbitrationRequest) (domain.ArbitrationDecision, error) {
+		return domain.ArbitrationDecision{}, errors.New("released")
+	}}
 	sc := &SafetyClient{Client: fc}
 	const n = 3 * MaxArbitrationsInFlight
 	var wg sync.WaitGroup
@@ -147,9 +117,9 @@ func TestSafetyClientBoundsArbitrationsInFlight(t *testing.T) {
 	if _, err := sc.Arbitrate(ctx, domain.ArbitrationRequest{}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("a caller waiting for a slot past its deadline got %v", err)
 	}
-	close(fc.release)
+	close(release)
 	wg.Wait()
-	if fc.peak != MaxArbitrationsInFlight || fc.calls != n {
-		t.Fatalf("%d calls, at most %d in flight: want %d calls, at most %d", fc.calls, fc.peak, n, MaxArbitrationsInFlight)
+	if fc.peak != MaxArbitrationsInFlight || fc.updates != n {
+		t.Fatalf("%d calls, at most %d in flight: want %d calls, at most %d", fc.updates, fc.peak, n, MaxArbitrationsInFlight)
 	}
 }
