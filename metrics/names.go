@@ -8,9 +8,9 @@
 //   - Resurge's workflow-side metrics (actions, arbitration decisions, the lock, rejected
 //     inputs), emitted from workflow code through workflow.GetMetricsHandler, which drops
 //     everything while a workflow replays: each event is counted once, by the worker that
-//     processed it, never again when another worker replays the history. Like every SDK
-//     metric emitted from workflow code they carry the namespace, task_queue and workflow_type
-//     labels;
+//     processed it, never again when another worker replays the history. The registry's
+//     handler (Registry.SDKHandler) routes them to Resurge's own vectors, keeping of the SDK's
+//     tags only namespace, task_queue and workflow_type;
 //   - Resurge's activity-side metrics (platform calls, stagnation scores), recorded by the
 //     worker that ran the activity, once per attempt.
 //
