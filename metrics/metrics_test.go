@@ -3,6 +3,9 @@ package metrics
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -176,7 +179,16 @@ func TestRejectKind(t *testing.T) {
 	}
 }
 
-func TestPlatformWrapperUnwraps(t *testing.T) {
+// quotingPlatform is a fakePlatform that can quote.
+type quotingPlatform struct{ fakePlatform }
+
+func (q quotingPlatform) Quote(context.Context, string, string, string) (platform.Effect, error) {
+	return platform.Effect{ID: "q1"}, q.err
+}
+
+// TestPlatformWrapperKeepsOptionalInterfaces: a wrapped adapter can quote exactly when the
+// adapter can, its quotes are recorded, and Unwrap returns the adapter.
+func TestPlatformWrapperKeepsOptionalInterfaces(t *testing.T) {
 	r, err := NewRegistry(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -187,6 +199,31 @@ func TestPlatformWrapperUnwraps(t *testing.T) {
 	if !ok || u.Unwrap() != platform.Platform(inner) {
 		t.Fatalf("Unwrap does not return the adapter")
 	}
+	if _, ok := p.(platform.Quoter); ok {
+		t.Errorf("the wrapper of an adapter that cannot quote claims it can")
+	}
+	q, ok := r.Platform("bluesky", quotingPlatform{}).(platform.Quoter)
+	if !ok {
+		t.Fatal("the wrapper of an adapter that can quote hides it")
+	}
+	if e, err := q.Quote(context.Background(), "p1", "look", "k"); err != nil || e.ID != "q1" {
+		t.Fatalf("quote through the wrapper: %+v %v", e, err)
+	}
+	fams, err := Parse(scrapeText(t, r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := fams.Sum(PlatformCallDuration, map[string]string{LabelPlatform: "bluesky", LabelOperation: OpQuote}); n != 1 {
+		t.Errorf("%v quotes recorded, want 1", n)
+	}
+}
+
+// scrapeText serves r once and returns what a scrape reads.
+func scrapeText(t *testing.T, r *Registry) io.Reader {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	r.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, Path, nil))
+	return rec.Body
 }
 
 // scrapeUntil scrapes url until ready holds (the SDK's scope reports every ReportInterval).

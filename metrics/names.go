@@ -74,6 +74,7 @@ const (
 	OpComment    = "comment"
 	OpEdit       = "edit"
 	OpThread     = "thread"
+	OpQuote      = "quote"
 	OpFindEffect = "find_effect"
 )
 

@@ -10,11 +10,17 @@ import (
 )
 
 // Platform returns p, the adapter of platform name, recording the latency of every call and the
-// error code of every failed one in r. A method added to platform.Platform later is forwarded
-// unrecorded (through the embedded interface) until it gets a wrapper here; code that looks
-// for an optional interface on an adapter should look at Unwrap() too.
+// error code of every failed one in r. The wrapper has the optional interfaces p has
+// (platform.Quoter), so that code asking an adapter for them gets the same answer wrapped or
+// not. A method added to platform.Platform later is forwarded unrecorded (through the embedded
+// interface) until it gets a wrapper here; an optional interface added later needs one here, or
+// the wrapper hides it (Unwrap returns the adapter itself).
 func (r *Registry) Platform(name string, p platform.Platform) platform.Platform {
-	return &instrumented{Platform: p, name: name, r: r}
+	w := &instrumented{Platform: p, name: name, r: r}
+	if q, ok := p.(platform.Quoter); ok {
+		return &instrumentedQuoter{instrumented: w, quoter: q}
+	}
+	return w
 }
 
 // Platforms wraps every adapter of a worker's map (see Platform).
@@ -30,6 +36,19 @@ type instrumented struct {
 	platform.Platform
 	name string
 	r    *Registry
+}
+
+// instrumentedQuoter is the wrapper of an adapter that can quote.
+type instrumentedQuoter struct {
+	*instrumented
+	quoter platform.Quoter
+}
+
+func (p *instrumentedQuoter) Quote(ctx context.Context, postID, text, key string) (platform.Effect, error) {
+	start := time.Now()
+	e, err := p.quoter.Quote(ctx, postID, text, key)
+	p.done(OpQuote, start, err)
+	return e, err
 }
 
 // Unwrap returns the adapter itself.
