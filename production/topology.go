@@ -319,11 +319,19 @@ func (t *Topology) StartWorker(ctx context.Context, i int) error {
 	return w.waitOrExit(ctx, "running", func() bool { return logContainsAfter(w.LogPath, before, "worker running") })
 }
 
-// WorkerIdentity is the identity the SDK gives the worker in slot i while it runs
-// ("<pid>@<host>@"), as pending activities show it.
-func (t *Topology) WorkerIdentity(i int) string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%d@%s@", t.Workers[i].Pid(), host)
+// WorkerSlot is the slot of the running worker whose SDK identity ("<pid>@<host>@", as
+// pending activities show it) is identity, or -1.
+func (t *Topology) WorkerSlot(identity string) int {
+	pid, _, ok := strings.Cut(identity, "@")
+	if !ok {
+		return -1
+	}
+	for i, w := range t.Workers {
+		if p := w.Pid(); p != 0 && strconv.Itoa(p) == pid {
+			return i
+		}
+	}
+	return -1
 }
 
 // KillServer kills the Temporal server process (SIGKILL).
