@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +28,12 @@ const EnvAlertWebhookURL = "RESURGE_ALERT_WEBHOOK_URL"
 // it sends the policy to the running arbiter.
 const EnvSafetyPolicyFile = "RESURGE_SAFETY_POLICY_FILE"
 
+// EnvArbitrationsInFlight bounds the worker's arbitrations in flight (default
+// workflows.MaxArbitrationsInFlight). The server takes at most 10 updates in flight per
+// workflow: with N workers, N x this above 10 makes the server turn arbitrations away, and
+// they are retried (README "The arbiter").
+const EnvArbitrationsInFlight = "RESURGE_ARBITRATIONS_IN_FLIGHT"
+
 // SafetyConfig tunes the arbiter and the monitors. Zero values take the defaults.
 type SafetyConfig struct {
 	Policy domain.SafetyPolicy
@@ -42,6 +49,8 @@ type SafetyConfig struct {
 	// last answered it lock (workflows.SafetyClient.LockViewTTL): 0 means the default,
 	// workflows.DefaultLockViewTTL; negative asks the arbiter every time.
 	LockViewTTL time.Duration
+	// ArbitrationsInFlight bounds the worker's arbitrations in flight (0: the default).
+	ArbitrationsInFlight int
 }
 
 // EnvLockViewTTL sets SafetyConfig.LockViewTTL as a Go duration ("15s"; "0" asks the arbiter
@@ -87,6 +96,13 @@ func SafetyConfigFromEnv() (SafetyConfig, error) {
 			return cfg, fmt.Errorf("%s: %w", EnvLockViewTTL, err)
 		}
 		cfg.LockViewTTL = ttl
+	}
+	if v := strings.TrimSpace(os.Getenv(EnvArbitrationsInFlight)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10 {
+			return cfg, fmt.Errorf("%s: want a number from 1 to 10 (the server's limit per workflow), got %q", EnvArbitrationsInFlight, v)
+		}
+		cfg.ArbitrationsInFlight = n
 	}
 	path := os.Getenv(EnvSafetyPolicyFile)
 	if strings.TrimSpace(path) == "" {
@@ -136,7 +152,7 @@ func Wire(c client.Client, platforms map[string]platform.Platform, cfg SafetyCon
 	if cfg.Policy.GlobalPerHour == 0 {
 		cfg.Policy = domain.DefaultSafetyPolicy()
 	}
-	safety := &workflows.SafetyClient{Client: c, Policy: cfg.Policy, Monitor: cfg.Monitor, LockViewTTL: cfg.lockViewTTL()}
+	safety := &workflows.SafetyClient{Client: c, Policy: cfg.Policy, Monitor: cfg.Monitor, LockViewTTL: cfg.lockViewTTL(), MaxInFlight: cfg.ArbitrationsInFlight}
 	alerts := &activities.AlertSink{WebhookURL: cfg.AlertWebhookURL, Logger: logger.With("component", "alerts")}
 	return Wiring{
 		Activities:   &activities.Activities{Platforms: platforms, Safety: safety, Alerts: alerts},

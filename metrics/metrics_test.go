@@ -88,6 +88,7 @@ func TestServedMetricsMatchTheCatalogue(t *testing.T) {
 	_, _ = limited.Thread(ctx, "p1", []string{"a"}, "k")
 	r.ObserveScore(domain.PlatformSim, 0.9)
 	r.ObserveScore(domain.PlatformSim, 0.3)
+	recordUpdateRetries(t, r)
 
 	srv, err := Serve("127.0.0.1:0", r, nil)
 	if err != nil {
@@ -142,6 +143,8 @@ func TestServedMetricsMatchTheCatalogue(t *testing.T) {
 		{StagnationScore, map[string]string{LabelPlatform: "sim"}, 2},
 		{"temporal_request_total", nil, 1},
 		{"temporal_request_latency_seconds", nil, 1},
+		{ArbitrationRetriesTotal, map[string]string{LabelReason: ReasonTooManyUpdates}, 2},
+		{ArbitrationRetriesTotal, map[string]string{LabelReason: ReasonUpdateAborted}, 1},
 	} {
 		if got := fams.Sum(c.name, c.match); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.match, got, c.want)

@@ -50,6 +50,13 @@ const (
 	// StagnationScore is the distribution of the stagnation scores the planner computed, by
 	// platform: one observation per evaluation with enough samples (activity side).
 	StagnationScore = "resurge_stagnation_score"
+	// ArbitrationRetriesTotal counts the arbitrate updates the server turned away for a
+	// reason that asking again fixes, by reason: its limit of updates in flight per workflow
+	// (10: three workers with 8 arbitrations in flight each exceed it) or an update aborted
+	// (the arbiter continuing as new, a lost speculative task). Each is retried inside the
+	// Arbitrate activity, by the SDK until the activity's deadline (client side, every
+	// attempt; see UpdateRetryInterceptor).
+	ArbitrationRetriesTotal = "resurge_arbitration_retries_total"
 )
 
 // Label names.
@@ -61,6 +68,7 @@ const (
 	LabelKind      = "kind"      // see RejectKind
 	LabelOperation = "operation" // Op* below
 	LabelCode      = "code"      // a platform error code (platform.Code*), or CodeCanceled
+	LabelReason    = "reason"    // ReasonTooManyUpdates, ReasonUpdateAborted
 
 	// Labels the SDK adds to everything emitted from workflow code.
 	LabelNamespace    = "namespace"
@@ -76,6 +84,12 @@ const (
 	OpThread     = "thread"
 	OpQuote      = "quote"
 	OpFindEffect = "find_effect"
+)
+
+// Values of LabelReason.
+const (
+	ReasonTooManyUpdates = "too_many_updates"
+	ReasonUpdateAborted  = "update_aborted"
 )
 
 // CodeCanceled is the error code of a platform call whose context was cancelled (the worker
@@ -136,6 +150,8 @@ var Catalogue = []Metric{
 		"Failed platform adapter calls by error code, every attempt.", false},
 	{StagnationScore, TypeHistogram, []string{LabelPlatform},
 		"Stagnation scores computed by the planner, one per evaluation with enough samples.", false},
+	{ArbitrationRetriesTotal, TypeCounter, []string{LabelReason},
+		"Arbitrate updates the server turned away for its in-flight limit (too_many_updates) or aborted, each retried, every attempt.", false},
 }
 
 // Lookup returns the catalogue entry of a metric name, or false.

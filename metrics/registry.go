@@ -34,6 +34,7 @@ type Registry struct {
 	platformDuration *prometheus.HistogramVec
 	platformErrors   *prometheus.CounterVec
 	score            *prometheus.HistogramVec
+	updateRetries    *prometheus.CounterVec
 }
 
 // NewRegistry builds a registry. Registration errors (a metric emitted with two different
@@ -94,7 +95,10 @@ func NewRegistry(logger *slog.Logger) (*Registry, error) {
 	r.score = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: StagnationScore, Help: help(StagnationScore), Buckets: ScoreBuckets,
 	}, labels(StagnationScore))
-	for _, c := range append(own, r.platformDuration, r.platformErrors, r.score) {
+	r.updateRetries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: ArbitrationRetriesTotal, Help: help(ArbitrationRetriesTotal),
+	}, labels(ArbitrationRetriesTotal))
+	for _, c := range append(own, r.platformDuration, r.platformErrors, r.score, r.updateRetries) {
 		if err := reg.Register(c); err != nil {
 			_ = closer.Close()
 			return nil, err

@@ -21,6 +21,7 @@ import (
 
 	"resurge/internal/faultcheck"
 	"resurge/internal/pgcluster"
+	"resurge/metrics"
 	"resurge/platform/sim"
 )
 
@@ -68,10 +69,11 @@ type Topology struct {
 	// Token is the platform's bearer token.
 	Token string
 
-	watches map[string]*faultcheck.TokenWatch
-	ports   map[string]int
-	simAddr string
-	baseEnv []string
+	watches       map[string]*faultcheck.TokenWatch
+	workerMetrics []string // each slot's metrics address, kept across restarts
+	ports         map[string]int
+	simAddr       string
+	baseEnv       []string
 }
 
 // Start brings the topology up in compose's order: PostgreSQL, the schema, the server, the
@@ -285,15 +287,21 @@ func (t *Topology) StartSim(ctx context.Context) error {
 }
 
 func (t *Topology) startWorkers(ctx context.Context) error {
+	ports, err := freeLowPorts(t.opts.Workers)
+	if err != nil {
+		return err
+	}
 	for i := range t.opts.Workers {
 		name := fmt.Sprintf("worker-%d", i+1)
+		t.workerMetrics = append(t.workerMetrics, net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[i])))
 		home := filepath.Join(t.opts.Dir, name)
 		if err := os.MkdirAll(home, 0o755); err != nil {
 			return err
 		}
 		// Only the standard TEMPORAL_* variables and RESURGE_*, as a user configures it.
 		env := t.env("HOME="+home, "TEMPORAL_ADDRESS="+t.HostPort, "TEMPORAL_NAMESPACE="+t.opts.Namespace,
-			"RESURGE_SIM_URL=http://"+t.simAddr, "RESURGE_SIM_TOKEN="+t.Token, "RESURGE_LOG_LEVEL="+t.opts.WorkerLogLevel)
+			"RESURGE_SIM_URL=http://"+t.simAddr, "RESURGE_SIM_TOKEN="+t.Token, "RESURGE_LOG_LEVEL="+t.opts.WorkerLogLevel,
+			"RESURGE_METRICS_ADDR="+t.workerMetrics[i])
 		t.Workers = append(t.Workers, &Process{
 			Name: name, Path: t.opts.Bin.Worker(), Env: append(env, t.opts.WorkerEnv...),
 			LogPath: filepath.Join(t.opts.Dir, name+".log"), Watch: t.watch(name),
@@ -333,6 +341,14 @@ func (t *Topology) WorkerSlot(identity string) int {
 	}
 	return -1
 }
+
+// WorkerMetricsURL is where the worker in slot i serves its Prometheus metrics.
+func (t *Topology) WorkerMetricsURL(i int) string {
+	return "http://" + t.workerMetrics[i] + metrics.Path
+}
+
+// ServerMetricsURL is where the Temporal server serves its Prometheus metrics.
+func (t *Topology) ServerMetricsURL() string { return "http://" + t.ServerMetrics + metrics.Path }
 
 // KillServer kills the Temporal server process (SIGKILL).
 func (t *Topology) KillServer() error { return t.Server.Kill() }

@@ -2,6 +2,8 @@ package production
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,6 +12,10 @@ import (
 	"resurge/workflows"
 )
 
+// envKeepLogs names a directory where each test's processes keep their logs (and the platform
+// its state) in a folder named after the test, instead of a temp dir removed at the end.
+const envKeepLogs = "RESURGE_PRODUCTION_LOGS"
+
 // startTopology starts a topology for the test and closes it when the test ends, after
 // showing where the logs are if the test failed.
 func startTopology(t *testing.T, opts Options) *Topology {
@@ -17,6 +23,15 @@ func startTopology(t *testing.T, opts Options) *Topology {
 	opts.Bin = bin
 	if opts.Dir == "" {
 		opts.Dir = t.TempDir()
+		if keep := os.Getenv(envKeepLogs); keep != "" {
+			opts.Dir = filepath.Join(keep, t.Name())
+			if err := os.RemoveAll(opts.Dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	opts.Logf = t.Logf
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/worker"
+	"google.golang.org/grpc"
 
 	"resurge/app"
 	"resurge/demo"
@@ -81,6 +82,8 @@ func runWorker(ctx context.Context, o options, logger *slog.Logger, reg *metrics
 	copts.Logger = app.SDKLogger(logger.With("component", "sdk"))
 	if reg != nil {
 		copts.MetricsHandler = reg.SDKHandler()
+		copts.ConnectionOptions.DialOptions = append(copts.ConnectionOptions.DialOptions,
+			grpc.WithChainUnaryInterceptor(reg.UpdateRetryInterceptor()))
 	}
 	pcfg, err := app.PlatformConfigFromEnv()
 	if err != nil {

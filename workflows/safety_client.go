@@ -26,6 +26,8 @@ type SafetyClient struct {
 	// A person's request (not autonomous) always goes to the arbiter, which lets it pass the
 	// lock. Zero asks the arbiter every time. Workers use DefaultLockViewTTL.
 	LockViewTTL time.Duration
+	// MaxInFlight bounds this client's arbitrations in flight (0: MaxArbitrationsInFlight).
+	MaxInFlight int
 
 	// slots bounds this client's arbitrations in flight (see MaxArbitrationsInFlight).
 	slotsOnce sync.Once
@@ -112,7 +114,13 @@ func (s *SafetyClient) Arbitrate(ctx context.Context, req domain.ArbitrationRequ
 // asks whatever the view says), and the answer updates the view before the slot is freed.
 func (s *SafetyClient) arbitrate(ctx context.Context, req domain.ArbitrationRequest, viewed, probe bool) (domain.ArbitrationDecision, error) {
 	var d domain.ArbitrationDecision
-	s.slotsOnce.Do(func() { s.slots = make(chan struct{}, MaxArbitrationsInFlight) })
+	s.slotsOnce.Do(func() {
+		n := s.MaxInFlight
+		if n <= 0 {
+			n = MaxArbitrationsInFlight
+		}
+		s.slots = make(chan struct{}, n)
+	})
 	select {
 	case s.slots <- struct{}{}:
 		defer func() { <-s.slots }()
