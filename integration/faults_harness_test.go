@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -32,25 +31,9 @@ import (
 // acting at once around a worker kill) stay sequential: on a 2-core box they need it to
 // themselves.
 
-// Environment variables for longer runs.
-const (
-	// envSoak=1 multiplies the trials and post counts of the fault tests.
-	envSoak = "RESURGE_SOAK"
-	// envSoakTrials sets the number of rounds of the soak-able fault tests directly.
-	envSoakTrials = "RESURGE_SOAK_TRIALS"
-)
-
 // soakRounds is how many rounds a soak-able fault test runs: RESURGE_SOAK_TRIALS, else 5 with
 // RESURGE_SOAK=1, else 1.
-func soakRounds() int {
-	if n, err := strconv.Atoi(os.Getenv(envSoakTrials)); err == nil && n > 0 {
-		return n
-	}
-	if os.Getenv(envSoak) == "1" {
-		return 5
-	}
-	return 1
-}
+func soakRounds() int { return faultcheck.SoakRounds(5) }
 
 // faultStack is a dev stack with what the fault tests look at.
 type faultStack struct {

@@ -2,12 +2,8 @@ package integration
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
-
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/converter"
 
 	"resurge/app"
 	"resurge/devstack"
@@ -40,30 +36,9 @@ func TestFaultLockUnderLoad(t *testing.T) {
 	// The hourly budgets would deny part of 500 posts' actions: this test is about the lock.
 	policy.GlobalPerHour, policy.PerPostPerHour = 100*n, 100
 	fs := startFaultStack(t, devstack.Options{Safety: app.SafetyConfig{Policy: policy, Monitor: loadTolerantMonitor()}})
-	cfg := faultcheck.MassConfig()
-	cfg.SampleInterval, cfg.MinSamples, cfg.Window = 20*time.Second, 2, 50*time.Second
-	posts := faultcheck.CurvePosts("lock", n, func(i int) string { return fmt.Sprintf("agent-lock-%d", i%20) }, cfg)
+	posts := faultcheck.CurvePosts("lock", n, func(i int) string { return fmt.Sprintf("agent-lock-%d", i%20) }, faultcheck.LockLoadConfig())
 	ids := faultcheck.PostIDs(posts)
-
-	// Start the posts at a steady pace in the background: the lock lands while some are still
-	// starting, some sampling, some acting.
-	var started sync.WaitGroup
-	started.Add(1)
-	go func() {
-		defer started.Done()
-		pace := time.NewTicker(60 * time.Second / time.Duration(n))
-		defer pace.Stop()
-		errs := faultcheck.Parallel(n, 8, func(i int) error {
-			<-pace.C
-			_, err := workflows.StartPost(testContext(t, time.Minute), fs.Client, posts[i])
-			return err
-		})
-		for i, err := range errs {
-			if err != nil {
-				t.Errorf("start %s: %v", ids[i], err)
-			}
-		}
-	}()
+	waitStarted := faultcheck.StartPaced(t, fs.Client, posts, 60*time.Second)
 	begin := time.Now()
 	eventually(t, 2*time.Minute, "a fifth of the posts acting", func() (bool, string) {
 		n := len(fs.Sim.Effects())
@@ -74,7 +49,7 @@ func TestFaultLockUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	atLock, lockAfter := len(fs.Sim.Effects()), time.Since(begin)
-	started.Wait()
+	waitStarted()
 
 	// Hold the lock until a good share of the posts were refused (each refused post asks again
 	// at every sample): by the arbiter, or by the worker from its lock view, which asks the
@@ -124,14 +99,12 @@ func TestFaultLockUnderLoad(t *testing.T) {
 
 	// The lock refused posts mid-run, by the arbiter or from the worker's lock view, and every
 	// one of them acted after the release.
-	refused := map[string]bool{}
-	for _, d := range decisions {
-		if d.Decision == domain.DecisionLock {
-			refused[d.Key] = true
-		}
-	}
+	refused := faultcheck.LockRefusedKeys(decisions)
 	arbiterRefused := len(refused)
-	local := localLockRefusals(t, fs, ids)
+	local, err := faultcheck.LocalLockRefusals(testContext(t, 5*time.Minute), fs.Client, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for k := range local {
 		refused[k] = true
 	}
@@ -140,65 +113,9 @@ func TestFaultLockUnderLoad(t *testing.T) {
 	}
 	t.Logf("refused by the arbiter: %d keys in %d lock answers; by the worker's lock view: %d keys (%+v)",
 		arbiterRefused, state.Counters.Locked, len(local), worker.Stats())
-	byKey := faultcheck.EffectsByKey(fs.Sim.Effects())
-	resumed := 0
-	for k := range refused {
-		if es := byKey[k]; len(es) == 1 && !es[0].CreatedAt.Before(state.Lock.ReleasedAt) {
-			resumed++
-		} else {
-			t.Errorf("key %s was refused by the lock and then has effects %+v, want one after the release", k, es)
-		}
-	}
+	resumed := faultcheck.CheckRefusedResumed(t, refused, fs.Sim.Effects(), state.Lock.ReleasedAt)
 	if resumed == 0 || atLock == 0 {
-		t.Fatalf("the lock did not land mid-run: %d effects before it, %d keys refused and resumed", atLock, resumed)
+		t.Fatalf("the lock did not land mid-run: %d effects before it, %d keys refused", atLock, resumed)
 	}
 	t.Logf("%d keys refused by the lock, all acted after the release; %d effects, %d decisions", resumed, len(effects), len(decisions))
-}
-
-// localLockRefusals reads the posts' histories for the arbitrations the worker refused from
-// its lock view (a lock decision marked local), by idempotency key.
-func localLockRefusals(t *testing.T, fs *faultStack, ids []string) map[string]bool {
-	t.Helper()
-	dc := converter.GetDefaultDataConverter()
-	var mu sync.Mutex
-	keys := map[string]bool{}
-	errs := faultcheck.Parallel(len(ids), 8, func(i int) error {
-		iter := fs.Client.GetWorkflowHistory(testContext(t, time.Minute), workflows.PostWorkflowID(ids[i]), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		requests := map[int64]string{} // scheduled event ID → key
-		for iter.HasNext() {
-			ev, err := iter.Next()
-			if err != nil {
-				return err
-			}
-			if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == "Arbitrate" {
-				var req domain.ArbitrationRequest
-				if err := dc.FromPayloads(a.GetInput(), &req); err != nil {
-					return err
-				}
-				requests[ev.GetEventId()] = req.Key
-			}
-			if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
-				key, ok := requests[a.GetScheduledEventId()]
-				if !ok {
-					continue
-				}
-				var d domain.ArbitrationDecision
-				if err := dc.FromPayloads(a.GetResult(), &d); err != nil {
-					return err
-				}
-				if d.Local && d.Decision == domain.DecisionLock {
-					mu.Lock()
-					keys[key] = true
-					mu.Unlock()
-				}
-			}
-		}
-		return nil
-	})
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("history of %s: %v", ids[i], err)
-		}
-	}
-	return keys
 }

@@ -58,20 +58,10 @@ func startPosts(t *testing.T, s *devstack.Stack, posts ...workflows.PostInput) {
 	}
 }
 
-// eventually polls cond every 200ms until it holds or d passes.
+// eventually polls cond until it holds or d passes.
 func eventually(t *testing.T, d time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, detail := cond()
-		if ok {
-			return
-		}
-		last = detail
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %s waiting for %s (last: %s)", d, what, last)
+	faultcheck.Eventually(t, d, what, cond)
 }
 
 // dumpWorkflow logs a workflow's pending activities and its last events, to explain a timeout.

@@ -39,42 +39,23 @@ func TestFleetLockUnderLoad(t *testing.T) {
 	// Three workers coordinate their arbitrations as README "The arbiter" says a fleet must:
 	// 3 in flight each, 9 in all, under the server's 10 per workflow. With the default of 8
 	// each (24 in all) the server turned arbitrations away and aborted them by the thousand
-	// and the arbiter stopped answering on this 2-core machine (see the report in
-	// README "Production"); the in-flight refusals that remain are counted.
+	// and the arbiter stopped answering on this 2-core machine (README "The arbiter" has the
+	// figures); the in-flight refusals that remain are counted.
 	top := startTopology(t, Options{WorkerEnv: []string{"RESURGE_SAFETY_POLICY_FILE=" + policyFile, "RESURGE_ARBITRATIONS_IN_FLIGHT=3"}})
 	safety := &workflows.SafetyClient{Client: top.Client}
-	eventually(t, time.Minute, "the workers' policy in force", func() (bool, string) {
+	faultcheck.Eventually(t, time.Minute, "the workers' policy in force", func() (bool, string) {
 		st, err := safety.ArbiterState(t.Context())
 		return err == nil && st.Policy.GlobalPerHour == 100*n, fmt.Sprintf("%+v %v", st.Policy, err)
 	})
 
-	// Posts sample every 20 s (20 simulated minutes) and are started over 60 s, so that
-	// actions are spread out when the lock lands (as in integration's TestFaultLockUnderLoad).
-	cfg := faultcheck.MassConfig()
-	cfg.SampleInterval, cfg.MinSamples, cfg.Window, cfg.Horizon = 20*time.Second, 2, 50*time.Second, 20*time.Minute
-	posts := faultcheck.CurvePosts("lock", n, func(i int) string { return fmt.Sprintf("agent-lock-%d", i%20) }, cfg)
+	// As integration's TestFaultLockUnderLoad: started over 60 s, a sample every 20 s.
+	posts := faultcheck.CurvePosts("lock", n, func(i int) string { return fmt.Sprintf("agent-lock-%d", i%20) }, faultcheck.LockLoadConfig())
 	ids := faultcheck.PostIDs(posts)
-	var started sync.WaitGroup
-	started.Add(1)
-	go func() {
-		defer started.Done()
-		pace := time.NewTicker(60 * time.Second / time.Duration(n))
-		defer pace.Stop()
-		errs := faultcheck.Parallel(n, 8, func(i int) error {
-			<-pace.C
-			_, err := workflows.StartPost(testContext(t, time.Minute), top.Client, posts[i])
-			return err
-		})
-		for i, err := range errs {
-			if err != nil {
-				t.Errorf("start %s: %v", ids[i], err)
-			}
-		}
-	}()
+	waitStarted := faultcheck.StartPaced(t, top.Client, posts, 60*time.Second)
 	begin := time.Now()
 	stopProgress := logProgress(t, top, safety, 15*time.Second)
 	defer stopProgress()
-	eventually(t, 3*time.Minute, "a fifth of the posts acting", func() (bool, string) {
+	faultcheck.Eventually(t, 3*time.Minute, "a fifth of the posts acting", func() (bool, string) {
 		k := len(effects(t, top))
 		return k >= n/5, fmt.Sprintf("%d effects", k)
 	})
@@ -83,18 +64,20 @@ func TestFleetLockUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	atLock, lockAfter := len(effects(t, top)), time.Since(begin)
-	started.Wait()
+	waitStarted()
 
-	// Hold the lock until the arbiter has refused a good share of the posts (each refused
-	// post asks again at every sample).
+	// Hold the lock until a good share of the posts were refused (each refused post asks again
+	// at every sample), by the arbiter or by a worker from its lock view: the posts' blocked
+	// records, counted on every worker's /metrics.
 	var state workflows.ArbiterState
-	eventually(t, 3*time.Minute, "the lock refusing posts", func() (bool, string) {
+	faultcheck.Eventually(t, 3*time.Minute, "the lock refusing posts", func() (bool, string) {
 		var err error
 		state, err = safety.ArbiterState(t.Context())
 		if err != nil {
 			return false, err.Error()
 		}
-		return state.Lock.Active && state.Counters.Locked >= n/4, fmt.Sprintf("lock %+v, %d refused", state.Lock.Active, state.Counters.Locked)
+		blocked := sumOver(scrapeWorkers(t, top), metrics.ActionsTotal, map[string]string{metrics.LabelStatus: string(domain.StatusBlocked)})
+		return state.Lock.Active && blocked >= float64(n/4), fmt.Sprintf("lock %+v, %.0f blocked records, %d lock answers", state.Lock.Active, blocked, state.Counters.Locked)
 	})
 	if state.Lock.Source != lockReq.Source {
 		t.Fatalf("the arbiter is locked by %q, not the test: %+v", state.Lock.Source, state.Lock)
@@ -111,7 +94,7 @@ func TestFleetLockUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	released := time.Now()
-	eventually(t, 4*time.Minute, "every post acting after the release", func() (bool, string) {
+	faultcheck.Eventually(t, 4*time.Minute, "every post acting after the release", func() (bool, string) {
 		acted := map[string]bool{}
 		for _, e := range effects(t, top) {
 			acted[e.PostID] = true
@@ -139,21 +122,21 @@ func TestFleetLockUnderLoad(t *testing.T) {
 	faultcheck.CheckDecisionsAroundLock(t, decisions, final, since, state.Lock.ReleasedAt)
 	faultcheck.CheckOneEffectPerRecord(t, final, logs)
 
-	// Every key the lock refused acted once, after the release.
-	refused := map[string]bool{}
-	for _, d := range decisions {
-		if d.Decision == domain.DecisionLock {
-			refused[d.Key] = true
-		}
+	// Every key the lock refused (the arbiter, or a worker from its lock view) acted once,
+	// after the release.
+	refusedKeys := faultcheck.LockRefusedKeys(decisions)
+	byArbiter := len(refusedKeys)
+	local, err := faultcheck.LocalLockRefusals(testContext(t, 5*time.Minute), top.Client, ids)
+	if err != nil {
+		t.Fatal(err)
 	}
-	byKey := faultcheck.EffectsByKey(final)
-	for k := range refused {
-		if es := byKey[k]; len(es) != 1 || es[0].CreatedAt.Before(state.Lock.ReleasedAt) {
-			t.Errorf("key %s was refused by the lock and then has effects %+v, want one after the release", k, es)
-		}
+	for k := range local {
+		refusedKeys[k] = true
 	}
-	if len(refused) == 0 || atLock == 0 {
-		t.Fatalf("the lock did not land mid-run: %d effects before it, %d keys refused", atLock, len(refused))
+	refused := faultcheck.CheckRefusedResumed(t, refusedKeys, final, state.Lock.ReleasedAt)
+	t.Logf("%d keys refused by the arbiter, %d by the workers' lock views", byArbiter, len(local))
+	if refused == 0 || atLock == 0 {
+		t.Fatalf("the lock did not land mid-run: %d effects before it, %d keys refused", atLock, refused)
 	}
 	// No arbitration failed, for the in-flight limit or any other reason: a post that could
 	// not reach the arbiter records a blocked entry saying so.
@@ -173,7 +156,7 @@ func TestFleetLockUnderLoad(t *testing.T) {
 	checkMetricsAgainstPlatform(t, top, final, decisions)
 	checkToken(t, top)
 	t.Logf("%d keys refused by the lock, all acted after the release; %d effects, %d decisions, %d failed arbitrations; %s",
-		len(refused), len(final), len(decisions), failed, limited)
+		refused, len(final), len(decisions), failed, limited)
 }
 
 // logProgress logs, every period until stopped, what the platform and the arbiter have done

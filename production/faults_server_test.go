@@ -96,7 +96,7 @@ func checkContinue(t *testing.T, top *Topology, ids []string, runs map[string]st
 	t.Helper()
 	sts := waitSuccess(t, top, d, "every post acting after the faults", ids)
 	checkNoneLost(t, top, ids)
-	eventually(t, 2*time.Minute, "every post sampling on", func() (bool, string) {
+	faultcheck.Eventually(t, 2*time.Minute, "every post sampling on", func() (bool, string) {
 		later, err := faultcheck.Statuses(t.Context(), top.Client, ids)
 		if err != nil {
 			return false, err.Error()

@@ -3,8 +3,6 @@ package production
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,23 +21,9 @@ import (
 // the way an operator or a crash would, and ends with endChecks. The tests are sequential: each
 // one loads both cores of a 2-core machine with six processes.
 
-// Environment variables for longer runs, as in the embedded fault suite.
-const (
-	envSoak       = "RESURGE_SOAK"
-	envSoakTrials = "RESURGE_SOAK_TRIALS"
-)
-
 // soakRounds multiplies the rounds of a check: RESURGE_SOAK_TRIALS, else 3 with RESURGE_SOAK=1,
 // else 1.
-func soakRounds() int {
-	if n, err := strconv.Atoi(os.Getenv(envSoakTrials)); err == nil && n > 0 {
-		return n
-	}
-	if os.Getenv(envSoak) == "1" {
-		return 3
-	}
-	return 1
-}
+func soakRounds() int { return faultcheck.SoakRounds(3) }
 
 // testContext is a context for one step of a test, cancelled when the test ends.
 func testContext(t *testing.T, d time.Duration) context.Context {
@@ -63,22 +47,6 @@ func setFaults(t *testing.T, top *Topology, f sim.Faults) {
 	if err := top.SimAdmin.SetFaults(testContext(t, time.Minute), f); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// eventually polls cond every 500 ms until it holds or d passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, detail := cond()
-		if ok {
-			return
-		}
-		last = detail
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %s waiting for %s (last: %s)", d, what, last)
 }
 
 // waitSuccess waits until every post has a successful record and returns the statuses.
