@@ -58,6 +58,10 @@ func run(args []string) error {
 	fs.BoolVar(&o.SimStateFile, "devstack", false, "keep the simulated platform's state in a file in the data dir, as devstack.Start and the worker's --dev do (slow with many posts: every new post is written and fsynced)")
 	fs.IntVar(&o.ActingPosts, "acting-posts", 0, "posts that act once each in the acting phase (0: default)")
 	fs.IntVar(&o.LockClients, "lock-clients", 0, "goroutines arbitrating in a tight loop during the lock phase (0: default)")
+	fleetPosts := fs.String("fleet-posts", "1000,10000", "comma-separated numbers of quiet posts of the fleet phases on the production topology (PostgreSQL, the server binary, worker processes); \"\" skips them")
+	fleetWorkers := fs.String("fleet-workers", "1,3", "worker process counts of each fleet phase")
+	fs.IntVar(&o.FleetLockWorkers, "fleet-lock-workers", 3, "worker processes of the fleet's lock-latency phase")
+	fs.StringVar(&o.FleetBinDir, "fleet-bin-dir", "", "where the topology's binaries are built (default: ~/.cache/resurge/production-bin)")
 	fs.BoolVar(&o.SkipFloor, "skip-floor", false, "skip the bare-workflow floor")
 	fs.BoolVar(&o.SkipActing, "skip-acting", false, "skip the acting phase")
 	fs.BoolVar(&o.SkipLock, "skip-lock", false, "skip the lock-latency phase")
@@ -106,6 +110,23 @@ func run(args []string) error {
 		}
 		o.Posts = ns
 	}
+	if *fleetPosts != "" && (!o.Quick || set["fleet-posts"]) {
+		ns, err := parsePosts(*fleetPosts)
+		if err != nil {
+			return fmt.Errorf("--fleet-posts: %w", err)
+		}
+		o.FleetPosts = ns
+	} else if o.Quick {
+		o.FleetPosts = []int{benchlib.QuickPosts}
+	}
+	if *fleetPosts == "" {
+		o.FleetPosts = nil
+	}
+	ws, err := parsePosts(*fleetWorkers)
+	if err != nil {
+		return fmt.Errorf("--fleet-workers: %w", err)
+	}
+	o.FleetWorkers = ws
 	if *verbose {
 		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}

@@ -54,7 +54,8 @@ func quietWorkflowID(i int) string { return workflows.PostWorkflowID(quietPostID
 // runLoad measures one steady state: N quiet posts, or N bare floor workflows.
 func (r *runner) runLoad(ctx context.Context, kind string, n int) (LoadPhase, error) {
 	o := r.o
-	res := LoadPhase{Kind: kind, N: n, OfferedPerS: float64(n) / o.Interval.Seconds()}
+	res := LoadPhase{Kind: kind, N: n}
+	res.OfferedPerS = float64(n) / o.Interval.Seconds()
 	s, err := r.startStack(ctx, fmt.Sprintf("%s-%d", kind, n), r.stackOptions(nil))
 	if err != nil {
 		return res, err

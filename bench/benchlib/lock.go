@@ -9,6 +9,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
 	"resurge/domain"
@@ -25,9 +26,14 @@ type arbitration struct {
 // tight loop (each request a new post, so the hourly budgets never deny), the lock signal is
 // sent after LockPre, and the answers and the arbiter's history are examined.
 func (r *runner) runLock(ctx context.Context, s *stack) (*Lock, error) {
+	return r.lockLatency(ctx, s.wiring.Safety, s.client)
+}
+
+// lockLatency is runLock through any safety client: the embedded stack's worker's, or the
+// fleet phase's own client to the production topology.
+func (r *runner) lockLatency(ctx context.Context, safety *workflows.SafetyClient, c client.Client) (*Lock, error) {
 	o := r.o
 	res := &Lock{Clients: o.LockClients}
-	safety := s.wiring.Safety
 	if st, err := safety.ArbiterState(ctx); err == nil && st.Lock.Active {
 		if err := safety.Release(ctx, domain.ReleaseRequest{Operator: "bench", Reason: "before the lock-latency phase"}); err != nil {
 			return nil, fmt.Errorf("release: %w", err)
@@ -133,7 +139,7 @@ func (r *runner) runLock(ctx context.Context, s *stack) (*Lock, error) {
 
 	hctx, hcancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer hcancel()
-	runs, err := readRuns(hctx, s.client, workflows.ArbiterWorkflowID, 1000)
+	runs, err := readRuns(hctx, c, workflows.ArbiterWorkflowID, 1000)
 	if err != nil {
 		return nil, fmt.Errorf("arbiter history: %w", err)
 	}

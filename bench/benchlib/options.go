@@ -56,6 +56,14 @@ type Options struct {
 	// they run before the lock is sent.
 	LockClients int
 	LockPre     time.Duration
+	// FleetPosts are the numbers of quiet posts of the fleet phases on the production
+	// topology, each over every worker count of FleetWorkers; empty skips them. The fleet's
+	// lock latency runs with FleetLockWorkers workers (unless SkipLock). FleetBinDir is where
+	// the topology's binaries are built (production.DefaultBinDir when empty).
+	FleetPosts       []int
+	FleetWorkers     []int
+	FleetLockWorkers int
+	FleetBinDir      string
 	// Skip phases.
 	SkipFloor, SkipActing, SkipLock, SkipSeed bool
 	// CPUProfile, when set, is the prefix of one CPU profile per measuring window
@@ -101,6 +109,10 @@ func (o Options) withDefaults() Options {
 	defInt(&o.HistorySample, 40)
 	defInt(&o.ActingPosts, 8)
 	defInt(&o.LockClients, 16)
+	if len(o.FleetWorkers) == 0 {
+		o.FleetWorkers = []int{1, 3}
+	}
+	defInt(&o.FleetLockWorkers, 3)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -114,6 +126,11 @@ func (o Options) validate() error {
 	for _, n := range o.Posts {
 		if n < 1 {
 			return fmt.Errorf("posts: %d is not a positive number", n)
+		}
+	}
+	for _, n := range append(append([]int{}, o.FleetPosts...), o.FleetWorkers...) {
+		if n < 1 {
+			return fmt.Errorf("fleet posts and workers: %d is not a positive number", n)
 		}
 	}
 	if o.Interval < time.Second {

@@ -411,6 +411,7 @@ func WriteTable(w io.Writer, res *Results) {
 		fmt.Fprintf(w, "\nLock: %d clients at %.0f arbitrations/s; first lock answer %.3f s after sending the signal (signal call %.3f s, server %.3f s); allowed after the lock: %d recorded, %d acknowledged; %d lock answers, %d errors\n",
 			l.Clients, l.ArbitrationsPerS, l.LatencySeconds, l.SignalSeconds, l.ServerLatencySeconds, l.AllowedAfterLockRecorded, l.AllowedAfterLockAck, l.LockDecisions, l.Errors)
 	}
+	writeFleet(w, res)
 
 	fmt.Fprintln(w, "\nTargets:")
 	for _, t := range res.Targets {
@@ -469,4 +470,41 @@ func sdkSummary(m map[string]SDKMetric) (wait, miss string) {
 		miss = fmt.Sprintf("%.1f%%", 100*max(0, polls-m["temporal_sticky_cache_hit"].Sum)/polls)
 	}
 	return wait, miss
+}
+
+// writeFleet prints the fleet phases beside the embedded phases of the same N.
+func writeFleet(w io.Writer, res *Results) {
+	if len(res.Fleet) == 0 && res.FleetLock == nil {
+		return
+	}
+	if len(res.Fleet) > 0 {
+		fmt.Fprintln(w, "\nProduction topology (PostgreSQL, the server binary, worker processes) beside the embedded server:")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "N\tworkers\tcycles/s\toffered\tCPU ms/cycle\tserver\tpostgres\tworkers\tsim\tother cores\tembedded cycles/s\tembedded CPU ms/cycle\t")
+		for _, f := range res.Fleet {
+			emb, embCPU := "—", "—"
+			for _, p := range res.Posts {
+				if p.N == f.N {
+					emb, embCPU = fmt.Sprintf("%.1f", p.CyclesPerS), fmt.Sprintf("%.2f", p.CPUMsPerCycle)
+				}
+			}
+			per := func(k string) string {
+				if f.Cycles == 0 {
+					return "—"
+				}
+				return fmt.Sprintf("%.2f", 1000*f.CPUSecondsBy[k]/float64(f.Cycles))
+			}
+			sat := ""
+			if f.Saturated {
+				sat = " (sat.)"
+			}
+			fmt.Fprintf(tw, "%d\t%d\t%.1f%s\t%.0f\t%.2f\t%s\t%s\t%s\t%s\t%.2f\t%s\t%s\t\n", f.N, f.Workers, f.CyclesPerS, sat, f.OfferedPerS,
+				f.CPUMsPerCycle, per(cpuServer), per(cpuPostgres), per(cpuWorkers), per(cpuSim), f.OtherCPU, emb, embCPU)
+		}
+		tw.Flush()
+	}
+	if l := res.FleetLock; l != nil {
+		fmt.Fprintf(w, "Fleet lock (%d workers): %d clients at %.0f arbitrations/s; first lock answer %.3f s after sending the signal (server %.3f s); allowed after the lock: %d recorded, %d acknowledged; %d errors\n",
+			l.Workers, l.Clients, l.ArbitrationsPerS, l.LatencySeconds, l.ServerLatencySeconds, l.AllowedAfterLockRecorded, l.AllowedAfterLockAck, l.Errors)
+	}
 }

@@ -17,9 +17,13 @@ type Results struct {
 	Floor      []LoadPhase `json:"floor"`
 	Acting     *Acting     `json:"acting,omitempty"`
 	Lock       *Lock       `json:"lock,omitempty"`
-	Cost       *Cost       `json:"cost,omitempty"`
-	Seed       *Seed       `json:"seed,omitempty"`
-	Compare    []Compare   `json:"comparison"`
+	// Fleet are the phases on the production topology (PostgreSQL, the server binary,
+	// worker processes) and FleetLock its lock latency.
+	Fleet     []FleetPhase `json:"fleet,omitempty"`
+	FleetLock *Lock        `json:"fleet_lock,omitempty"`
+	Cost      *Cost        `json:"cost,omitempty"`
+	Seed      *Seed        `json:"seed,omitempty"`
+	Compare   []Compare    `json:"comparison"`
 	// Marginal is the resident memory each extra open post added between two posts phases
 	// (the fixed costs of a warm server and worker cancel out).
 	Marginal []Marginal `json:"marginal_rss_per_post,omitempty"`
@@ -70,17 +74,10 @@ type Settings struct {
 type LoadPhase struct {
 	Kind string `json:"kind"` // "posts" or "floor"
 	N    int    `json:"n"`
-	// OfferedPerS is N / interval: the cycles per second the timers ask for.
-	OfferedPerS  float64 `json:"offered_cycles_per_s"`
-	StartSeconds float64 `json:"start_seconds"`
-	StartsPerS   float64 `json:"starts_per_s"`
-	StartErrors  int     `json:"start_errors"`
 	// Cycles counted over the measuring window: metrics reads on the simulated platform
 	// (posts) or local activity executions (floor).
-	MeasureSeconds float64 `json:"measure_seconds"`
-	Cycles         int64   `json:"cycles"`
-	CyclesPerS     float64 `json:"cycles_per_s"`
-	PerSecond      []int64 `json:"cycles_each_second"`
+	Throughput
+	PerSecond []int64 `json:"cycles_each_second"`
 	// Saturated is true when fewer than 90% of the offered cycles ran.
 	Saturated bool `json:"saturated"`
 	// CPU of this whole process (server + worker + platform) per cycle.
@@ -105,6 +102,19 @@ type LoadPhase struct {
 	// replays, schedule-to-start and execution latencies), by metric name.
 	SDK     map[string]SDKMetric `json:"sdk_metrics,omitempty"`
 	Profile string               `json:"cpu_profile,omitempty"`
+}
+
+// Throughput is how many workflows a phase started and how many cycles they ran.
+type Throughput struct {
+	// OfferedPerS is N / interval: the cycles per second the timers ask for.
+	OfferedPerS  float64 `json:"offered_cycles_per_s"`
+	StartSeconds float64 `json:"start_seconds"`
+	StartsPerS   float64 `json:"starts_per_s"`
+	StartErrors  int     `json:"start_errors"`
+	// Cycles over MeasureSeconds, the measuring window.
+	MeasureSeconds float64 `json:"measure_seconds"`
+	Cycles         int64   `json:"cycles"`
+	CyclesPerS     float64 `json:"cycles_per_s"`
 }
 
 // HistorySample is what the sampled workflows' histories say about the measuring window.
@@ -192,6 +202,8 @@ type Lock struct {
 	FirstError               string `json:"first_error,omitempty"`
 	ArbiterRuns              int    `json:"arbiter_runs_read"`
 	Found                    bool   `json:"lock_found_in_history"`
+	// Workers is how many worker processes hosted the arbiter (fleet lock phase only).
+	Workers int `json:"workers,omitempty"`
 }
 
 // Cost is the billable-action estimate at the product's default sampling.

@@ -70,6 +70,11 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 			return r.res, err
 		}
 	}
+	if len(o.FleetPosts) > 0 {
+		if err := r.runFleet(ctx); err != nil {
+			return r.res, err
+		}
+	}
 	if !o.SkipSeed {
 		r.res.Seed = r.runSeed(ctx)
 	}
