@@ -58,14 +58,27 @@ type PlanInput struct {
 	// Platform chooses the stagnation formula (domain.StagnationScoreFor); empty means the
 	// reference formula, as before the field existed.
 	Platform string `json:"platform,omitempty"`
+	// StartedAt is when the post started watching; Sampled says this cycle took a sample;
+	// Cadence is the cadence in force (the previous plan's). With Sampled, the plan carries
+	// the next cadence (domain.NextCadence); without, the one in force.
+	StartedAt time.Time       `json:"started_at,omitzero"`
+	Sampled   bool            `json:"sampled,omitempty"`
+	Cadence   *domain.Cadence `json:"cadence,omitempty"`
 }
 
-// PlanAction runs the pure planner. It is an activity (a local one) so that the plan each cycle
-// is recorded in the history as the decision the workflow acted on.
+// PlanAction runs the pure planner and the cadence. It is an activity (a local one) so that
+// the plan each cycle, and when the post samples next, are recorded in the history as the
+// decisions the workflow acted on: a later change of the rules never changes a recorded past.
 func (a *Activities) PlanAction(_ context.Context, in PlanInput) (domain.Plan, error) {
 	plan := domain.PlanActionFor(in.Platform, in.PostID, in.Log, in.Samples, in.Config, in.Now)
 	if plan.Reason != domain.ReasonInsufficientSamples {
 		a.Metrics.ObserveScore(in.Platform, plan.Score)
+	}
+	plan.Cadence = in.Cadence
+	if in.Sampled {
+		c := domain.NextCadence(domain.CadenceInput{Config: in.Config, PostID: in.PostID, StartedAt: in.StartedAt, Now: in.Now,
+			Log: in.Log, Plan: plan, Previous: in.Cadence})
+		plan.Cadence = &c
 	}
 	return plan, nil
 }

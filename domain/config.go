@@ -29,6 +29,13 @@ type EvaluationConfig struct {
 	// ApprovalTimeout is how long an action waits for a person's approval before it expires
 	// (never past the horizon); 0 means DefaultApprovalTimeout.
 	ApprovalTimeout time.Duration `json:"approval_timeout"`
+	// Cadence is CadenceFixed (a sample every SampleInterval) or CadenceAdaptive (DefaultConfig:
+	// SampleInterval is the densest interval, see NextCadence). Empty is fixed: a post started
+	// before the field existed keeps its cadence.
+	Cadence string `json:"cadence"`
+	// MaxSampleInterval caps the adaptive cadence's sparsest interval (0: the window's limit,
+	// see SparsestInterval).
+	MaxSampleInterval time.Duration `json:"max_sample_interval"`
 }
 
 // DefaultConfig returns the product defaults.
@@ -44,6 +51,7 @@ func DefaultConfig() EvaluationConfig {
 		MaxActionsPerWindow: 2,
 		Horizon:             48 * time.Hour,
 		ApprovalTimeout:     DefaultApprovalTimeout,
+		Cadence:             CadenceAdaptive,
 	}
 }
 
@@ -105,6 +113,11 @@ func (c EvaluationConfig) Validate() error {
 		return fieldErr("config.approval_timeout", "must be between 0 (the default, %s) and %s, got %s", DefaultApprovalTimeout, MaxHorizon, c.ApprovalTimeout)
 	case c.ApprovalTimeout > 0 && c.ApprovalTimeout < MinInterval:
 		return fieldErr("config.approval_timeout", "must be at least %s (or 0 for the default), got %s", MinInterval, c.ApprovalTimeout)
+	case c.Cadence != "" && c.Cadence != CadenceFixed && c.Cadence != CadenceAdaptive:
+		return fieldErr("config.cadence", "must be %q or %q, got %q", CadenceFixed, CadenceAdaptive, shorten(c.Cadence, 40))
+	case c.MaxSampleInterval != 0 && (c.MaxSampleInterval < c.SampleInterval || c.MaxSampleInterval > c.Window):
+		return fieldErr("config.max_sample_interval", "must be 0 (the window's limit) or between the sample interval (%s) and the window (%s), got %s",
+			c.SampleInterval, c.Window, c.MaxSampleInterval)
 	}
 	return nil
 }

@@ -21,13 +21,19 @@ type configJSON struct {
 	Horizon             string `json:"horizon"`
 	// ApprovalTimeout is left out when 0 (the default), so configs without it read as before.
 	ApprovalTimeout string `json:"approval_timeout,omitempty"`
+	// Cadence and MaxSampleInterval likewise: left out when empty and 0.
+	Cadence           string `json:"cadence,omitempty"`
+	MaxSampleInterval string `json:"max_sample_interval,omitempty"`
 }
 
 // MarshalJSON writes durations as strings.
 func (c EvaluationConfig) MarshalJSON() ([]byte, error) {
-	approval := ""
+	approval, sparsest := "", ""
 	if c.ApprovalTimeout != 0 {
 		approval = c.ApprovalTimeout.String()
+	}
+	if c.MaxSampleInterval != 0 {
+		sparsest = c.MaxSampleInterval.String()
 	}
 	return json.Marshal(configJSON{
 		Window:              c.Window.String(),
@@ -40,6 +46,8 @@ func (c EvaluationConfig) MarshalJSON() ([]byte, error) {
 		MaxActionsPerWindow: c.MaxActionsPerWindow,
 		Horizon:             c.Horizon.String(),
 		ApprovalTimeout:     approval,
+		Cadence:             c.Cadence,
+		MaxSampleInterval:   sparsest,
 	})
 }
 
@@ -62,6 +70,7 @@ func (c *EvaluationConfig) UnmarshalJSON(data []byte) error {
 		{"quote_cooldown", &c.QuoteCooldown},
 		{"horizon", &c.Horizon},
 		{"approval_timeout", &c.ApprovalTimeout},
+		{"max_sample_interval", &c.MaxSampleInterval},
 	}
 	for _, d := range durations {
 		v, ok := raw[d.name]
@@ -94,6 +103,11 @@ func (c *EvaluationConfig) UnmarshalJSON(data []byte) error {
 			return fieldErr("config."+n.name, "must be a whole number")
 		}
 	}
+	if v, ok := raw["cadence"]; ok {
+		if err := json.Unmarshal(v, &c.Cadence); err != nil {
+			return fieldErr("config.cadence", "must be a string: %q or %q", CadenceFixed, CadenceAdaptive)
+		}
+	}
 	names := make([]string, 0, len(raw))
 	for name := range raw {
 		names = append(names, name)
@@ -110,7 +124,8 @@ func (c *EvaluationConfig) UnmarshalJSON(data []byte) error {
 func knownConfigField(name string) bool {
 	switch name {
 	case "window", "min_samples", "sample_interval", "comment_cooldown", "edit_cooldown",
-		"thread_cooldown", "quote_cooldown", "max_actions_per_window", "horizon", "approval_timeout":
+		"thread_cooldown", "quote_cooldown", "max_actions_per_window", "horizon", "approval_timeout",
+		"cadence", "max_sample_interval":
 		return true
 	}
 	return false

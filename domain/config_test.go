@@ -20,6 +20,7 @@ func TestDefaultConfig(t *testing.T) {
 		MaxActionsPerWindow: 2,
 		Horizon:             48 * time.Hour,
 		ApprovalTimeout:     6 * time.Hour,
+		Cadence:             CadenceAdaptive,
 	}
 	if c != want {
 		t.Fatalf("DefaultConfig() = %+v, want %+v", c, want)
@@ -133,7 +134,7 @@ func TestConfigJSONRoundTrip(t *testing.T) {
 	}
 	data, _ := json.Marshal(DefaultConfig())
 	const want = `{"window":"1h30m0s","min_samples":3,"sample_interval":"10m0s","comment_cooldown":"30m0s",` +
-		`"edit_cooldown":"2h0m0s","thread_cooldown":"3h0m0s","quote_cooldown":"2h0m0s","max_actions_per_window":2,"horizon":"48h0m0s","approval_timeout":"6h0m0s"}`
+		`"edit_cooldown":"2h0m0s","thread_cooldown":"3h0m0s","quote_cooldown":"2h0m0s","max_actions_per_window":2,"horizon":"48h0m0s","approval_timeout":"6h0m0s","cadence":"adaptive"}`
 	if string(data) != want {
 		t.Fatalf("defaults marshal to\n%s\nwant\n%s", data, want)
 	}
@@ -144,6 +145,13 @@ func TestConfigJSONRoundTrip(t *testing.T) {
 	data, _ = json.Marshal(old)
 	if strings.Contains(string(data), "approval_timeout") || old.ApprovalWait() != DefaultApprovalTimeout {
 		t.Fatalf("a config without approval_timeout marshals to %s (wait %s)", data, old.ApprovalWait())
+	}
+	// Nor a cadence (every post started before it existed): it reads back fixed.
+	old.Cadence = ""
+	data, _ = json.Marshal(old)
+	var back EvaluationConfig
+	if err := json.Unmarshal(data, &back); err != nil || strings.Contains(string(data), "cadence") || back.Adaptive() {
+		t.Fatalf("a config without a cadence marshals to %s and reads back adaptive=%v (%v)", data, back.Adaptive(), err)
 	}
 }
 
@@ -162,13 +170,22 @@ func TestConfigJSONOverride(t *testing.T) {
 		{
 			name: "all fields",
 			in: `{"window":"60m","min_samples":4,"sample_interval":"5m","comment_cooldown":"1m",` +
-				`"edit_cooldown":"2m","thread_cooldown":"3m","quote_cooldown":"4m","max_actions_per_window":3,"horizon":"24h","approval_timeout":"2h"}`,
+				`"edit_cooldown":"2m","thread_cooldown":"3m","quote_cooldown":"4m","max_actions_per_window":3,"horizon":"24h","approval_timeout":"2h",` +
+				`"cadence":"fixed","max_sample_interval":"20m"}`,
 			want: func(c *EvaluationConfig) {
 				*c = EvaluationConfig{Window: time.Hour, MinSamples: 4, SampleInterval: 5 * time.Minute, CommentCooldown: time.Minute,
 					EditCooldown: 2 * time.Minute, ThreadCooldown: 3 * time.Minute, QuoteCooldown: 4 * time.Minute, MaxActionsPerWindow: 3, Horizon: 24 * time.Hour,
-					ApprovalTimeout: 2 * time.Hour}
+					ApprovalTimeout: 2 * time.Hour, Cadence: CadenceFixed, MaxSampleInterval: 20 * time.Minute}
 			},
 		},
+		{name: "adaptive cadence", in: `{"cadence":"adaptive","max_sample_interval":"30m"}`,
+			want: func(c *EvaluationConfig) { c.Cadence, c.MaxSampleInterval = CadenceAdaptive, 30*time.Minute }},
+		{name: "unknown cadence", in: `{"cadence":"weekly"}`, want: func(c *EvaluationConfig) { c.Cadence = "weekly" }, validate: "config.cadence"},
+		{name: "cadence as a number", in: `{"cadence":2}`, field: "config.cadence"},
+		{name: "sparsest interval below the sample interval", in: `{"max_sample_interval":"5m"}`,
+			want: func(c *EvaluationConfig) { c.MaxSampleInterval = 5 * time.Minute }, validate: "config.max_sample_interval"},
+		{name: "sparsest interval past the window", in: `{"max_sample_interval":"2h"}`,
+			want: func(c *EvaluationConfig) { c.MaxSampleInterval = 2 * time.Hour }, validate: "config.max_sample_interval"},
 		{
 			name: "approval timeout past the horizon bound", in: `{"approval_timeout":"9000h"}`,
 			want: func(c *EvaluationConfig) { c.ApprovalTimeout = 9000 * time.Hour }, validate: "config.approval_timeout",

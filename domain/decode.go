@@ -22,6 +22,11 @@ type PlanRequest struct {
 	Samples  []MetricsSample
 	Log      []ActionRecord
 	Config   EvaluationConfig
+	// StartedAt is when the post started watching (default: its first sample, else now), and
+	// Cadence the cadence in force (optional, as the status query shows it): the dry run
+	// says when the post samples next and why.
+	StartedAt time.Time
+	Cadence   *Cadence
 }
 
 // MaxRequestBytes bounds a decoded request; the decoders refuse anything larger.
@@ -34,6 +39,9 @@ type planRequestJSON struct {
 	Samples  []json.RawMessage `json:"samples"`
 	Log      []json.RawMessage `json:"log"`
 	Config   json.RawMessage   `json:"config"`
+	// StartedAt and Cadence are optional (see PlanRequest).
+	StartedAt *string         `json:"started_at"`
+	Cadence   json.RawMessage `json:"cadence"`
 }
 
 // DecodePlanRequest parses and validates a dry-run request. now is required; config is
@@ -103,7 +111,34 @@ func DecodePlanRequest(data []byte) (PlanRequest, error) {
 		}
 		req.Log = append(req.Log, r)
 	}
+	req.StartedAt = req.Now
+	if len(req.Samples) > 0 {
+		req.StartedAt = sortedByTime(req.Samples)[0].At
+	}
+	if raw.StartedAt != nil {
+		if req.StartedAt, err = ParseTime("started_at", *raw.StartedAt); err != nil {
+			return req, err
+		}
+		if req.StartedAt.After(req.Now) {
+			return req, fieldErr("started_at", "is after now (%s)", req.Now.Format(time.RFC3339))
+		}
+	}
+	if len(raw.Cadence) > 0 && string(raw.Cadence) != "null" {
+		var c Cadence
+		if err := json.Unmarshal(raw.Cadence, &c); err != nil {
+			return req, err
+		}
+		req.Cadence = &c
+	}
 	return req, nil
+}
+
+// Plan is the dry run's answer: the plan, with when the post samples next and why.
+func (r PlanRequest) Plan() Plan {
+	plan := PlanActionFor(r.Platform, r.PostID, r.Log, r.Samples, r.Config, r.Now)
+	c := NextCadence(CadenceInput{Config: r.Config, PostID: r.PostID, StartedAt: r.StartedAt, Now: r.Now, Log: r.Log, Plan: plan, Previous: r.Cadence})
+	plan.Cadence = &c
+	return plan
 }
 
 // validateSeries checks that the counters never go down once the samples are in time order.

@@ -31,6 +31,9 @@ type Plan struct {
 	// (action_cooldown_active) or the moment the oldest action leaves the window
 	// (window_frequency_exceeded). Nil otherwise.
 	CooldownUntil *time.Time `json:"cooldown_until,omitempty"`
+	// Cadence is when the post samples next and why (NextCadence); set by the planner's
+	// activity for the post workflow and by the dry run, not by PlanActionFor.
+	Cadence *Cadence `json:"cadence,omitempty"`
 }
 
 // PlanAction decides whether post postID should act now, given its action log, its samples

@@ -15,14 +15,17 @@ Temporal. The request comes from --file F, the positional F, or stdin ("-" or no
   {"post_id": "p1", "platform": "sim", "now": "2026-11-25T12:00:00Z",
    "samples": [{"at": "...", "impressions": 1000, "engagements": 10}, ...],
    "log": [ ...records of the reference executor's persisted history... ],
-   "config": {"window": "90m", "min_samples": 3, ...}}
+   "config": {"window": "90m", "min_samples": 3, ...},
+   "started_at": "...", "cadence": { ...the status query's cadence... }}
 
 platform, samples, log and config are optional: platform (sim, mastodon or bluesky, default
 sim) chooses the stagnation formula and the tiers' actions as the workflow does (Mastodon and
 Bluesky report no impressions and are scored by engagement velocity; Bluesky cannot edit, so
 its tier 2 is a quote, with its own key); config overrides the defaults field by field. A
 Bluesky post_id is the post's AT URI (at://<did>/app.bsky.feed.post/<rkey>), as its workflow
-names it. Bad input exits 2 with an error naming the field.
+names it. The plan's "cadence" says when the post samples next and why: on the adaptive cadence
+(the default) from started_at (default: the first sample) and the cadence in force, if given.
+Bad input exits 2 with an error naming the field.
 `
 
 func runPlan(_ context.Context, e *env, args []string) error {
@@ -43,6 +46,5 @@ func runPlan(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return asUsage(fmt.Errorf("plan: %w", err))
 	}
-	plan := domain.PlanActionFor(req.Platform, req.PostID, req.Log, req.Samples, req.Config, req.Now)
-	return printJSON(e.stdout, plan)
+	return printJSON(e.stdout, req.Plan())
 }

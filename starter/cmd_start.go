@@ -28,7 +28,7 @@ and nothing starts (exit 2).
   CSV, with a header row:
     post_id,platform,agent,comment_text,edit_text,thread_texts[,window,min_samples,
     sample_interval,comment_cooldown,edit_cooldown,thread_cooldown,quote_cooldown,
-    max_actions_per_window,horizon,approval_timeout]
+    max_actions_per_window,horizon,approval_timeout,cadence,max_sample_interval]
     thread_texts holds the parts separated by " | "; an empty platform cell takes --platform and
     an empty configuration cell the flag's value.
   JSON: an array of {"post": {"id", "platform", "agent", "comment_text", "edit_text",
@@ -61,6 +61,8 @@ func runStart(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&cfg.MaxActionsPerWindow, "max-actions", cfg.MaxActionsPerWindow, "maximum actions per window")
 	durationVar(fs, &cfg.Horizon, "horizon", "how long the post is watched")
 	durationVar(fs, &cfg.ApprovalTimeout, "approval-timeout", "how long an action waits for a person's approval before it expires (never past the horizon)")
+	fs.StringVar(&cfg.Cadence, "cadence", cfg.Cadence, "`mode` of the sampling: adaptive (dense while young, just acted or moving; sparser while stable) or fixed (every --sample-interval)")
+	durationVar(fs, &cfg.MaxSampleInterval, "max-sample-interval", "the sparsest interval of the adaptive cadence (0: the longest that keeps --min-samples in the window)")
 	fs.StringVar(&file, "file", "", "start every post of file `F` (CSV or JSON; - for stdin)")
 	fs.StringVar(&format, "format", "", "`format` of --file: csv or json (default: from the extension)")
 	fs.IntVar(&concurrency, "concurrency", 8, "posts of a file started at the same time (1-64)")
@@ -379,6 +381,8 @@ func flagForField(field string) string {
 		"config.max_actions_per_window": "--max-actions",
 		"config.horizon":                "--horizon",
 		"config.approval_timeout":       "--approval-timeout",
+		"config.cadence":                "--cadence",
+		"config.max_sample_interval":    "--max-sample-interval",
 	}
 	if f, ok := names[field]; ok {
 		return f

@@ -13,7 +13,7 @@ import (
 )
 
 const statusHelp = `Asks the post's workflow (running or closed) for its status: state, last score and tier,
-the samples inside the window, the action log, the next sample, the cooldowns, the arbiter's
+the samples inside the window, the action log, the next sample and the cadence, the cooldowns, the arbiter's
 last answer and the inputs it rejected. --json prints the status query's JSON as it is.
 `
 
@@ -64,6 +64,12 @@ func printStatus(w io.Writer, st workflows.PostStatus, now time.Time) {
 	kv.row("", "last plan", planLine(st.LastPlan))
 	if st.EndReason == "" {
 		kv.row("", "next sample", when(st.NextSampleAt, now))
+		if c := st.Cadence; c.Interval > 0 {
+			kv.row("", "cadence", fmt.Sprintf("%s, every %s: %s", c.Mode, c.Interval, c.Reason))
+		}
+		if t := st.BudgetRetryAt; t != nil {
+			kv.row("", "budget", "asks the arbiter again "+when(*t, now))
+		}
 	}
 	kv.row("", "cooldowns", cooldownsLine(st.Cooldowns, now))
 	kv.row("", "last permission", permissionLine(st.LastPermission))

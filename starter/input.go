@@ -34,7 +34,7 @@ const threadSeparator = " | "
 // optional configuration overrides (an empty cell keeps the default).
 var (
 	csvPostColumns   = []string{"post_id", "platform", "agent", "comment_text", "edit_text", "thread_texts"}
-	csvConfigColumns = []string{"window", "min_samples", "sample_interval", "comment_cooldown", "edit_cooldown", "thread_cooldown", "quote_cooldown", "max_actions_per_window", "horizon", "approval_timeout"}
+	csvConfigColumns = []string{"window", "min_samples", "sample_interval", "comment_cooldown", "edit_cooldown", "thread_cooldown", "quote_cooldown", "max_actions_per_window", "horizon", "approval_timeout", "cadence", "max_sample_interval"}
 )
 
 // batchDefaults apply to every row of a start file: the platform of rows that leave it empty and
@@ -369,14 +369,19 @@ func splitThread(s string) []string {
 // and whole numbers.
 func setConfigField(cfg *domain.EvaluationConfig, name, value string) error {
 	durations := map[string]*time.Duration{
-		"window":           &cfg.Window,
-		"sample_interval":  &cfg.SampleInterval,
-		"comment_cooldown": &cfg.CommentCooldown,
-		"edit_cooldown":    &cfg.EditCooldown,
-		"thread_cooldown":  &cfg.ThreadCooldown,
-		"quote_cooldown":   &cfg.QuoteCooldown,
-		"horizon":          &cfg.Horizon,
-		"approval_timeout": &cfg.ApprovalTimeout,
+		"window":              &cfg.Window,
+		"sample_interval":     &cfg.SampleInterval,
+		"comment_cooldown":    &cfg.CommentCooldown,
+		"edit_cooldown":       &cfg.EditCooldown,
+		"thread_cooldown":     &cfg.ThreadCooldown,
+		"quote_cooldown":      &cfg.QuoteCooldown,
+		"horizon":             &cfg.Horizon,
+		"approval_timeout":    &cfg.ApprovalTimeout,
+		"max_sample_interval": &cfg.MaxSampleInterval,
+	}
+	if name == "cadence" {
+		cfg.Cadence = value // Validate names the field when it is neither fixed nor adaptive
+		return nil
 	}
 	ints := map[string]*int{
 		"min_samples":            &cfg.MinSamples,

@@ -307,3 +307,25 @@ func TestStartFileWithBadRowsStartsNothing(t *testing.T) {
 		t.Errorf("JSON %+v", doc)
 	}
 }
+
+// TestDecodeCSVCadence: the cadence and its sparsest interval are columns like the others; a
+// cadence that is neither fixed nor adaptive is refused naming the column.
+func TestDecodeCSVCadence(t *testing.T) {
+	csv := "post_id,platform,agent,comment_text,edit_text,thread_texts,cadence,max_sample_interval\n" +
+		"p1,sim,a1,c,e,t,fixed,\n" +
+		"p2,sim,a1,c,e,t,,30m\n"
+	items, bad := decodeBatch([]byte(csv), "csv", defaults())
+	if len(bad) > 0 || len(items) != 2 {
+		t.Fatalf("items %d, bad rows %v", len(items), bad)
+	}
+	if c := items[0].Input.Config; c.Cadence != domain.CadenceFixed || c.MaxSampleInterval != 0 {
+		t.Errorf("p1 config %+v, want fixed", c)
+	}
+	if c := items[1].Input.Config; c.Cadence != domain.CadenceAdaptive || c.MaxSampleInterval != 30*time.Minute {
+		t.Errorf("p2 config %+v, want adaptive (the default) up to 30m", c)
+	}
+	_, bad = decodeBatch([]byte("post_id,platform,agent,comment_text,edit_text,thread_texts,cadence\np1,sim,a1,c,e,t,weekly\n"), "csv", defaults())
+	if len(bad) != 1 || bad[0].Field != "cadence" || !strings.Contains(bad[0].Error, "fixed") {
+		t.Fatalf("bad cadence: %+v", bad)
+	}
+}

@@ -236,3 +236,53 @@ func TestPlanBlueskyQuotes(t *testing.T) {
 		t.Fatalf("a bsky.app URL as post_id: exit %d, stderr %s", code, te.stderr)
 	}
 }
+
+// TestPlanShowsTheCadence: the dry run says when the post samples next and why, from the
+// request's config (adaptive by default, or fixed), its start and the cadence in force.
+func TestPlanShowsTheCadence(t *testing.T) {
+	samples := `"samples": [` + strings.Join([]string{
+		sample("2026-11-25T11:40:00Z", 1000, 60), sample("2026-11-25T11:50:00Z", 1200, 71), sample("2026-11-25T12:00:00Z", 1400, 82),
+	}, ", ") + `]`
+	log := `"log": [{"idempotency_key": "sheal_878d89c30e92e1293270d561bfd03ec1", "post_id": "p1", "action_type": "comment", "tier": "tier_1",
+		"initiated_at": "2026-11-25T08:00:00Z", "status": "success", "attempts": 1}]`
+	tests := []struct {
+		name, extra  string
+		mode, next   string
+		reasonPrefix string
+	}{
+		{"young (default start: the first sample)", "", "adaptive", "10m0s", "young: dense for the first 1h30m"},
+		{"started hours ago and calm", `, "started_at": "2026-11-25T06:00:00Z", "cadence": {"mode": "adaptive", "next_interval": "20m", "reason": "stable",
+			"calm_since": "2026-11-25T09:00:00Z", "stagnation_score": 0, "tier": "tier_1", "scored": true}`, "adaptive", "43m30s", "stable for 3h: ×4"},
+		{"the score moved", `, "started_at": "2026-11-25T06:00:00Z", "cadence": {"mode": "adaptive", "next_interval": "20m", "reason": "stable",
+			"calm_since": "2026-11-25T09:00:00Z", "stagnation_score": 0.6, "tier": "tier_2", "scored": true}`, "adaptive", "10m0s", "score moved 0.60"},
+		{"fixed", `, "started_at": "2026-11-25T06:00:00Z", "config": {"cadence": "fixed"}`, "fixed", "10m0s", "fixed cadence"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := `{"post_id": "p1", "now": "2026-11-25T12:00:00Z", ` + samples + `, ` + log + tc.extra + `}`
+			te := newTestEnv(t, nil, req)
+			if code := te.run("plan"); code != exitOK {
+				t.Fatalf("exit %d: %s", code, te.stderr)
+			}
+			var got struct {
+				Cadence map[string]any `json:"cadence"`
+			}
+			te.oneJSON(t, &got)
+			c := got.Cadence
+			if c["mode"] != tc.mode || c["next_interval"] != tc.next || !strings.HasPrefix(fmt.Sprint(c["reason"]), tc.reasonPrefix) {
+				t.Fatalf("cadence %v, want %s %s %q…", c, tc.mode, tc.next, tc.reasonPrefix)
+			}
+		})
+	}
+	for _, bad := range []struct{ extra, field string }{
+		{`, "started_at": "2026-11-26T00:00:00Z"`, "started_at"},
+		{`, "started_at": "yesterday"`, "started_at"},
+		{`, "cadence": {"next_interval": "soon"}`, "cadence.next_interval"},
+		{`, "config": {"cadence": "hourly"}`, "config.cadence"},
+	} {
+		te := newTestEnv(t, nil, `{"post_id": "p1", "now": "2026-11-25T12:00:00Z"`+bad.extra+`}`)
+		if code := te.run("plan"); code != exitUsage || !strings.Contains(te.stderr.String(), bad.field) {
+			t.Errorf("%s: exit %d, %s; want 2 naming %s", bad.extra, code, te.stderr, bad.field)
+		}
+	}
+}

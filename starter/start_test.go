@@ -159,6 +159,7 @@ func TestStatus(t *testing.T) {
 		Log: []domain.ActionRecord{{Key: domain.IdempotencyKey("p1", domain.ActionThread, domain.Tier3), PostID: "p1",
 			Action: domain.ActionThread, Tier: domain.Tier3, InitiatedAt: now.Add(-40 * time.Minute), Status: domain.StatusSuccess, Attempts: 1}},
 		NextSampleAt:   now.Add(4 * time.Minute),
+		Cadence:        domain.Cadence{Mode: domain.CadenceAdaptive, Interval: 20 * time.Minute, Reason: "stable for 10m: ×2"},
 		Cooldowns:      []workflows.Cooldown{{Action: domain.ActionThread, Until: until}},
 		LastPermission: &domain.ArbitrationDecision{Decision: domain.DecisionAllow, Reasons: []string{"within limits"}, At: now.Add(-40 * time.Minute)},
 		Rejected:       []workflows.RejectedInput{{At: now.Add(-30 * time.Minute), What: "sample", Error: "sample.impressions: went down"}},
@@ -175,7 +176,7 @@ func TestStatus(t *testing.T) {
 		"cooling_down", "0.960 → tier_3", "not acting: action_cooldown_active (would be thread) until 2026-11-25 12:20:00Z",
 		"2026-11-25 12:04:00Z (in 4m)", "thread until 2026-11-25 12:20:00Z (in 20m)", "allow at", "within limits",
 		"window: 2 samples", "1500", "actions: 1", "sheal_2304be7ef58ba8f0e6dd06cb68632a31", "success",
-		"rejected inputs: 3 (the last 1 shown)", "went down",
+		"rejected inputs: 3 (the last 1 shown)", "went down", "adaptive, every 20m0s: stable for 10m: ×2",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
@@ -188,7 +189,7 @@ func TestStatus(t *testing.T) {
 	}
 	var st workflows.PostStatus
 	te.oneJSON(t, &st)
-	if st.State != workflows.StateCoolingDown || len(st.Log) != 1 || st.RejectedCount != 3 {
+	if st.State != workflows.StateCoolingDown || len(st.Log) != 1 || st.RejectedCount != 3 || st.Cadence.Interval != 20*time.Minute {
 		t.Errorf("JSON status %+v", st)
 	}
 

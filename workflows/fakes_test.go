@@ -60,6 +60,7 @@ type fakePlatform struct {
 	effectThenFail error
 	effects        map[string]int // key -> effects created
 	calls          []actionCall
+	reads          []time.Time // metrics reads
 	quoted         []string // texts of quotes
 }
 
@@ -82,6 +83,7 @@ func (f *fakePlatform) Metrics(_ context.Context, postID string) (domain.Metrics
 		return next()
 	}
 	now := f.now()
+	f.reads = append(f.reads, now)
 	imp, eng := f.curve(now)
 	return domain.MetricsSample{At: now, Impressions: imp, Engagements: eng}, nil
 }

@@ -19,12 +19,8 @@ var acts *activities.Activities
 // platform says the post is gone.
 func (w *postWorkflow) takeSample(ctx workflow.Context) bool {
 	now := workflow.Now(ctx)
-	w.c.NextSampleAt = w.c.NextSampleAt.Add(w.in.Config.SampleInterval)
-	if !w.c.NextSampleAt.After(now) {
-		// Behind schedule (the worker was down, or this task ran a whole interval late): sample
-		// on a fresh cadence rather than in a burst, and never twice at one instant.
-		w.c.NextSampleAt = now.Add(w.in.Config.SampleInterval)
-	}
+	w.slot = w.c.NextSampleAt
+	w.c.NextSampleAt = nextSample(w.slot, now, w.in.Config.SampleInterval)
 	var s domain.MetricsSample
 	la := workflow.WithLocalActivityOptions(ctx, fetchMetricsOptions())
 	err := workflow.ExecuteLocalActivity(la, acts.FetchMetrics, activities.FetchMetricsInput{
@@ -59,6 +55,16 @@ func (w *postWorkflow) takeSample(ctx workflow.Context) bool {
 	return true
 }
 
+// nextSample is the sample after the one due at slot, taken at now: an interval later. Behind
+// schedule (the worker was down, or this task ran a whole interval late), it samples on a fresh
+// cadence rather than in a burst, and never twice at one instant.
+func nextSample(slot, now time.Time, interval time.Duration) time.Time {
+	if next := slot.Add(interval); next.After(now) {
+		return next
+	}
+	return now.Add(interval)
+}
+
 // trimSamples drops samples that can no longer be inside any future window; the newest one is
 // always kept, as the reference for the next sample's validation.
 func (w *postWorkflow) trimSamples(newest time.Time) {
@@ -72,20 +78,30 @@ func (w *postWorkflow) trimSamples(newest time.Time) {
 	w.c.Samples = keep
 }
 
-// evaluate plans and, when the plan is eligible, acts.
-func (w *postWorkflow) evaluate(ctx workflow.Context) {
+// evaluate plans and, when the plan is eligible, acts. After a sample (sampled), the plan of a
+// post on the adaptive cadence also says when it samples next.
+func (w *postWorkflow) evaluate(ctx workflow.Context, sampled bool) {
 	now := w.planTime(ctx)
 	var plan domain.Plan
-	la := workflow.WithLocalActivityOptions(ctx, planOptions())
-	err := workflow.ExecuteLocalActivity(la, acts.PlanAction, activities.PlanInput{
+	in := activities.PlanInput{
 		PostID: w.in.Post.ID, Platform: w.in.Post.Platform, Log: w.c.Log, Samples: w.c.Samples,
 		Config: w.in.Config, Now: now,
-	}).Get(ctx, &plan)
+	}
+	if w.in.Config.Adaptive() {
+		in.StartedAt, in.Sampled, in.Cadence = w.c.StartedAt, sampled, w.cadence()
+	}
+	la := workflow.WithLocalActivityOptions(ctx, planOptions())
+	err := workflow.ExecuteLocalActivity(la, acts.PlanAction, in).Get(ctx, &plan)
 	if err != nil {
 		w.c.LastError = "plan: " + err.Error()
 		return
 	}
 	w.c.LastPlan = &plan
+	if c := plan.Cadence; sampled && c != nil && c.Mode == domain.CadenceAdaptive && c.Interval > 0 {
+		// A post started on the adaptive cadence (its recorded plan says so): the next sample
+		// is this one's slot plus the plan's interval, not the sample interval.
+		w.c.NextSampleAt = nextSample(w.slot, workflow.Now(ctx), c.Interval)
+	}
 	if w.c.Pending != nil {
 		// A person decides on the pending action: the post keeps sampling and scoring, but
 		// proposes nothing else meanwhile.

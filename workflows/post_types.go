@@ -105,17 +105,19 @@ type Cooldown struct {
 
 // PostStatus answers the status query.
 type PostStatus struct {
-	Post           domain.Post                 `json:"post"`
-	Config         domain.EvaluationConfig     `json:"config"`
-	State          string                      `json:"state"`
-	StartedAt      time.Time                   `json:"started_at"`
-	EndsAt         time.Time                   `json:"ends_at"`
-	Window         []domain.MetricsSample      `json:"window"`
-	LastScore      float64                     `json:"last_score"`
-	LastTier       domain.Tier                 `json:"last_tier,omitempty"`
-	LastPlan       *domain.Plan                `json:"last_plan,omitempty"`
-	Log            []domain.ActionRecord       `json:"log"`
-	NextSampleAt   time.Time                   `json:"next_sample_at"`
+	Post         domain.Post             `json:"post"`
+	Config       domain.EvaluationConfig `json:"config"`
+	State        string                  `json:"state"`
+	StartedAt    time.Time               `json:"started_at"`
+	EndsAt       time.Time               `json:"ends_at"`
+	Window       []domain.MetricsSample  `json:"window"`
+	LastScore    float64                 `json:"last_score"`
+	LastTier     domain.Tier             `json:"last_tier,omitempty"`
+	LastPlan     *domain.Plan            `json:"last_plan,omitempty"`
+	Log          []domain.ActionRecord   `json:"log"`
+	NextSampleAt time.Time               `json:"next_sample_at"`
+	// Cadence is the interval the next sample came from, and why (domain.NextCadence).
+	Cadence        domain.Cadence              `json:"cadence"`
 	Cooldowns      []Cooldown                  `json:"cooldowns"`
 	LastPermission *domain.ArbitrationDecision `json:"last_permission,omitempty"`
 	Rejected       []RejectedInput             `json:"rejected,omitempty"`

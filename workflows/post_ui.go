@@ -67,6 +67,9 @@ func (w *postWorkflow) details() string {
 	if d := w.c.LastPermission; d != nil && !d.Allowed() {
 		fmt.Fprintf(&b, "\n\narbiter: %s (%s)", d.Decision, strings.Join(d.Reasons, "; "))
 	}
+	if c := w.cadence(); c != nil && c.Mode == domain.CadenceAdaptive {
+		fmt.Fprintf(&b, "\n\nnext sample in %s (%s)", c.Interval, c.Reason)
+	}
 	if t := w.c.BudgetRetryAt; t != nil {
 		fmt.Fprintf(&b, "\n\nbudget: asks the arbiter again at %s", clock(*t))
 	}
@@ -124,6 +127,7 @@ func (w *postWorkflow) status(ctx workflow.Context) PostStatus {
 		LastPlan:       w.c.LastPlan,
 		Log:            append([]domain.ActionRecord{}, w.c.Log...),
 		NextSampleAt:   w.c.NextSampleAt,
+		Cadence:        w.cadenceInForce(),
 		LastPermission: w.c.LastPermission,
 		Rejected:       w.c.Rejected,
 		RejectedCount:  w.c.RejectedCount,
@@ -142,6 +146,18 @@ func (w *postWorkflow) status(ctx workflow.Context) PostStatus {
 		}
 	}
 	return st
+}
+
+// cadenceInForce is the cadence the next sample follows: the last plan's, or the fixed one.
+func (w *postWorkflow) cadenceInForce() domain.Cadence {
+	if c := w.cadence(); c != nil {
+		return *c
+	}
+	cfg := w.in.Config
+	if cfg.Adaptive() {
+		return domain.Cadence{Mode: domain.CadenceAdaptive, Interval: cfg.SampleInterval, Reason: "no plan yet: the first samples are dense"}
+	}
+	return domain.Cadence{Mode: domain.CadenceFixed, Interval: cfg.SampleInterval, Reason: "fixed cadence: every sample_interval"}
 }
 
 // oneLine shortens s to n characters on one line, for the details' Markdown.

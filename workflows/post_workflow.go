@@ -46,6 +46,16 @@ type postWorkflow struct {
 	stopCh    workflow.ReceiveChannel
 	// People's signals (see post_people.go).
 	approveCh, rejectCh, actCh workflow.ReceiveChannel
+	// slot is when the latest sample was due (NextSampleAt before it was taken).
+	slot time.Time
+}
+
+// cadence is the cadence in force: the last plan's (nil before the first adaptive plan).
+func (w *postWorkflow) cadence() *domain.Cadence {
+	if p := w.c.LastPlan; p != nil {
+		return p.Cadence
+	}
+	return nil
 }
 
 func newPostWorkflow(ctx workflow.Context, in PostInput) (*postWorkflow, error) {
@@ -138,7 +148,7 @@ func (w *postWorkflow) run(ctx workflow.Context) (PostSummary, error) {
 		if sampleDue && !w.takeSample(ctx) {
 			break
 		}
-		w.evaluate(ctx)
+		w.evaluate(ctx, sampleDue)
 	}
 	return w.finish(ctx), nil
 }

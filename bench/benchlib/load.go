@@ -37,6 +37,7 @@ func quietConfig(interval time.Duration) domain.EvaluationConfig {
 	c.Window = 9 * interval
 	c.MinSamples = domain.MaxMinSamples
 	c.Horizon = 24 * time.Hour
+	c.Cadence = domain.CadenceFixed // the load phases measure the cost of one cycle
 	return c
 }
 
