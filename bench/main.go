@@ -66,6 +66,16 @@ func run(args []string) error {
 	fs.BoolVar(&o.SkipActing, "skip-acting", false, "skip the acting phase")
 	fs.BoolVar(&o.SkipLock, "skip-lock", false, "skip the lock-latency phase")
 	fs.BoolVar(&o.SkipSeed, "skip-seed", false, "skip the reference executor")
+	scalePosts := fs.String("scale-posts", "10000,100000", "comma-separated numbers of open posts of the scale phases, at the real default cadence (--scale-interval); \"\" skips them")
+	fs.DurationVar(&o.ScaleInterval, "scale-interval", 0, "scale phases: the sample interval (0: the default configuration's, 10m)")
+	fs.IntVar(&o.ScaleStartConcurrency, "scale-start-concurrency", 0, "scale phases: the starter's --concurrency (0: default 32)")
+	fs.BoolVar(&o.SkipLockLoad, "skip-lock-load", false, "skip the lock-load phase (the arbiter's updates while locked, lock view vs none)")
+	fs.IntVar(&o.LockLoadPosts, "lock-load-posts", 0, "lock-load phase: posts all eligible during the lock (0: default 10000)")
+	fs.DurationVar(&o.LockLoadInterval, "lock-load-interval", 0, "lock-load phase: their sample interval (0: default 3m)")
+	fs.BoolVar(&o.SkipCadence, "skip-cadence", false, "skip the cadence phase (lifetime cost and stall latency, fixed vs adaptive)")
+	fs.IntVar(&o.CadencePosts, "cadence-posts", 0, "cadence phase: posts per curve and cadence (0: default 10)")
+	fs.DurationVar(&o.CadenceHorizon, "cadence-horizon", 0, "cadence phase: the posts' simulated horizon (0: the default 48h)")
+	fs.Float64Var(&o.CadenceScale, "cadence-scale", 0, "cadence phase: simulated seconds per real second, at most 600 (0: default 300)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of each measuring window to <prefix>-<phase>-<N>.pprof")
 	verbose := fs.Bool("v", false, "show the server's and SDK's warnings")
 	inProcess := fs.Bool("in-process", false, "run the load phases in this process instead of one fresh child process each")
@@ -121,6 +131,15 @@ func run(args []string) error {
 	}
 	if *fleetPosts == "" {
 		o.FleetPosts = nil
+	}
+	if *scalePosts != "" && (!o.Quick || set["scale-posts"]) {
+		ns, err := parsePosts(*scalePosts)
+		if err != nil {
+			return fmt.Errorf("--scale-posts: %w", err)
+		}
+		o.ScalePosts = ns
+	} else if o.Quick && *scalePosts != "" {
+		o.ScalePosts = []int{benchlib.QuickPosts}
 	}
 	ws, err := parsePosts(*fleetWorkers)
 	if err != nil {
@@ -185,7 +204,7 @@ func runPhase(ctx context.Context, o benchlib.Options, spec string) error {
 	kind, num, ok := strings.Cut(spec, ":")
 	n, err := strconv.Atoi(num)
 	if !ok || err != nil {
-		return fmt.Errorf("--phase %q: want posts:N or floor:N", spec)
+		return fmt.Errorf("--phase %q: want posts:N, floor:N or scale:N", spec)
 	}
 	p, err := benchlib.RunLoadPhase(ctx, o, kind, n)
 	if err != nil {

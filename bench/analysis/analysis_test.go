@@ -243,3 +243,18 @@ func TestRecordedDecisions(t *testing.T) {
 		t.Errorf("recorded decisions = %d, want 4", got)
 	}
 }
+
+func TestQuantile(t *testing.T) {
+	xs := []float64{5, 1, 4, 2, 3, 10, 9, 8, 7, 6}
+	for q, want := range map[float64]float64{0: 1, 0.1: 1, 0.5: 5, 0.9: 9, 0.99: 10, 1: 10} {
+		if got := Quantile(xs, q); got != want {
+			t.Errorf("Quantile(%v) = %v, want %v", q, got, want)
+		}
+	}
+	if xs[0] != 5 {
+		t.Fatal("Quantile sorted its input")
+	}
+	if !math.IsNaN(Quantile(nil, 0.5)) || !math.IsNaN(Mean(nil)) || Mean([]float64{1, 2, 6}) != 3 {
+		t.Fatal("empty input or mean")
+	}
+}

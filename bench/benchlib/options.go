@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"resurge/domain"
 )
 
 // Options configure a run. Zero values take the defaults (see withDefaults).
@@ -64,8 +66,24 @@ type Options struct {
 	FleetWorkers     []int
 	FleetLockWorkers int
 	FleetBinDir      string
+	// CadencePosts is how many posts per curve and cadence the cadence phase lives through
+	// CadenceHorizon (simulated), at CadenceScale simulated seconds per real second (at most
+	// 600: the default 10-minute sample interval must stay at least the domain's 1 s).
+	CadencePosts   int
+	CadenceHorizon time.Duration
+	CadenceScale   float64
+	// LockLoadPosts posts sampling every LockLoadInterval are all eligible while the arbiter
+	// is locked, in the lock-load phase.
+	LockLoadPosts    int
+	LockLoadInterval time.Duration
+	// ScalePosts are the scale phases' numbers of open posts at ScaleInterval (the real
+	// default cadence), each started by the starter binary with ScaleStartConcurrency posts
+	// in flight; nil skips them.
+	ScalePosts            []int
+	ScaleInterval         time.Duration
+	ScaleStartConcurrency int
 	// Skip phases.
-	SkipFloor, SkipActing, SkipLock, SkipSeed bool
+	SkipFloor, SkipActing, SkipLock, SkipSeed, SkipCadence, SkipLockLoad bool
 	// CPUProfile, when set, is the prefix of one CPU profile per measuring window
 	// (<prefix>-<phase>-<N>.pprof).
 	CPUProfile string
@@ -96,6 +114,14 @@ func (o Options) withDefaults() Options {
 		defInt(&o.LockClients, 4)
 		defInt(&o.HistorySample, 5)
 		def(&o.SeedTimeout, time.Minute)
+		def(&o.ScaleInterval, 3*time.Second)
+		defInt(&o.LockLoadPosts, QuickPosts)
+		def(&o.LockLoadInterval, 3*time.Second)
+		defInt(&o.CadencePosts, 1)
+		def(&o.CadenceHorizon, 2*time.Hour)
+		if o.CadenceScale == 0 {
+			o.CadenceScale = 600
+		}
 	}
 	if len(o.Posts) == 0 {
 		o.Posts = []int{100, 1000, 10000}
@@ -109,6 +135,15 @@ func (o Options) withDefaults() Options {
 	defInt(&o.HistorySample, 40)
 	defInt(&o.ActingPosts, 8)
 	defInt(&o.LockClients, 16)
+	defInt(&o.CadencePosts, 10)
+	def(&o.ScaleInterval, domain.DefaultConfig().SampleInterval)
+	defInt(&o.ScaleStartConcurrency, 32)
+	defInt(&o.LockLoadPosts, 10_000)
+	def(&o.LockLoadInterval, 3*time.Minute)
+	def(&o.CadenceHorizon, domain.DefaultConfig().Horizon)
+	if o.CadenceScale == 0 {
+		o.CadenceScale = 300
+	}
 	if len(o.FleetWorkers) == 0 {
 		o.FleetWorkers = []int{1, 3}
 	}
@@ -135,6 +170,10 @@ func (o Options) validate() error {
 	}
 	if o.Interval < time.Second {
 		return fmt.Errorf("interval: %s is below the domain's minimum of 1s", o.Interval)
+	}
+	if o.CadenceScale < 1 || o.CadenceScale > float64(domain.DefaultConfig().SampleInterval/domain.MinInterval) {
+		return fmt.Errorf("cadence scale: %g must be between 1 and %d (the default sample interval over the domain's minimum)",
+			o.CadenceScale, domain.DefaultConfig().SampleInterval/domain.MinInterval)
 	}
 	if o.HistoryCache < 0 {
 		return fmt.Errorf("history cache: %d is negative (0 is the dev server's default)", o.HistoryCache)

@@ -261,6 +261,15 @@ func (r *runner) targets() []Target {
 		t.Met = "n/a"
 	}
 	ts = append(ts, t)
+	if len(r.o.ScalePosts) > 0 || len(res.ScalePhases) > 0 {
+		ts = append(ts, scaleTargets(res.ScalePhases)...)
+	}
+	if !r.o.SkipLockLoad || res.LockLoad != nil {
+		ts = append(ts, lockLoadTarget(res.LockLoad))
+	}
+	if !r.o.SkipCadence || res.Cadence != nil {
+		ts = append(ts, cadenceTargets(res.Cadence)...)
+	}
 	return ts
 }
 
@@ -319,6 +328,7 @@ func (r *runner) notes() []string {
 			ns = append(ns, fmt.Sprintf("N=%d is saturated (%.0f of %.0f offered cycles/s): its cycles/s is the machine's capacity, not the timers' demand.", p.N, p.CyclesPerS, p.OfferedPerS))
 		}
 	}
+	ns = append(ns, cadenceNotes(res.Cadence)...)
 	return ns
 }
 
@@ -411,6 +421,9 @@ func WriteTable(w io.Writer, res *Results) {
 		fmt.Fprintf(w, "\nLock: %d clients at %.0f arbitrations/s; first lock answer %.3f s after sending the signal (signal call %.3f s, server %.3f s); allowed after the lock: %d recorded, %d acknowledged; %d lock answers, %d errors\n",
 			l.Clients, l.ArbitrationsPerS, l.LatencySeconds, l.SignalSeconds, l.ServerLatencySeconds, l.AllowedAfterLockRecorded, l.AllowedAfterLockAck, l.LockDecisions, l.Errors)
 	}
+	writeScale(w, res.ScalePhases)
+	writeLockLoad(w, res.LockLoad)
+	writeCadence(w, res.Cadence)
 	writeFleet(w, res)
 
 	fmt.Fprintln(w, "\nTargets:")

@@ -14,9 +14,13 @@ type Results struct {
 	Machine    Machine     `json:"machine"`
 	Settings   Settings    `json:"settings"`
 	Posts      []LoadPhase `json:"posts"`
-	Floor      []LoadPhase `json:"floor"`
-	Acting     *Acting     `json:"acting,omitempty"`
-	Lock       *Lock       `json:"lock,omitempty"`
+	// ScalePhases are N open posts at the real default cadence (kind "scale").
+	ScalePhases []LoadPhase     `json:"scale,omitempty"`
+	Floor       []LoadPhase     `json:"floor"`
+	Acting      *Acting         `json:"acting,omitempty"`
+	Lock        *Lock           `json:"lock,omitempty"`
+	Cadence     *CadenceResults `json:"cadence,omitempty"`
+	LockLoad    *LockLoad       `json:"lock_load,omitempty"`
 	// Fleet are the phases on the production topology (PostgreSQL, the server binary,
 	// worker processes) and FleetLock its lock latency.
 	Fleet     []FleetPhase `json:"fleet,omitempty"`
@@ -102,6 +106,8 @@ type LoadPhase struct {
 	// replays, schedule-to-start and execution latencies), by metric name.
 	SDK     map[string]SDKMetric `json:"sdk_metrics,omitempty"`
 	Profile string               `json:"cpu_profile,omitempty"`
+	// Scale is the scale phase's own (kind "scale").
+	Scale *Scale `json:"scale,omitempty"`
 }
 
 // Throughput is how many workflows a phase started and how many cycles they ran.

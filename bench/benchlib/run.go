@@ -65,6 +65,13 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 		}
 		r.res.Floor = append(r.res.Floor, f)
 	}
+	for _, n := range o.ScalePosts {
+		p, err := r.load(ctx, KindScale, n)
+		if err != nil {
+			return r.res, err
+		}
+		r.res.ScalePhases = append(r.res.ScalePhases, p)
+	}
 	if !o.SkipActing || !o.SkipLock {
 		if err := r.runActingAndLock(ctx); err != nil {
 			return r.res, err
@@ -74,6 +81,22 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 		if err := r.runFleet(ctx); err != nil {
 			return r.res, err
 		}
+	}
+	if !o.SkipLockLoad {
+		l, err := r.runLockLoad(ctx)
+		if l != nil {
+			r.res.LockLoad = l
+		}
+		if err != nil {
+			return r.res, err
+		}
+	}
+	if !o.SkipCadence {
+		c, err := r.runCadence(ctx)
+		if err != nil {
+			return r.res, err
+		}
+		r.res.Cadence = c
 	}
 	if !o.SkipSeed {
 		r.res.Seed = r.runSeed(ctx)
@@ -91,7 +114,7 @@ func RunLoadPhase(ctx context.Context, opts Options, kind string, n int) (LoadPh
 	if err := o.validate(); err != nil {
 		return LoadPhase{}, err
 	}
-	if kind != KindPosts && kind != KindFloor {
+	if kind != KindPosts && kind != KindFloor && kind != KindScale {
 		return LoadPhase{}, fmt.Errorf("unknown phase %q", kind)
 	}
 	r := &runner{o: o, res: &Results{}}
@@ -99,6 +122,9 @@ func RunLoadPhase(ctx context.Context, opts Options, kind string, n int) (LoadPh
 		return LoadPhase{}, err
 	}
 	defer r.cleanupDataDir()
+	if kind == KindScale {
+		return r.runScale(ctx, n)
+	}
 	if o.StickyCache > 0 {
 		worker.SetStickyWorkflowCacheSize(o.StickyCache)
 	}
@@ -106,6 +132,9 @@ func RunLoadPhase(ctx context.Context, opts Options, kind string, n int) (LoadPh
 }
 
 func (r *runner) load(ctx context.Context, kind string, n int) (LoadPhase, error) {
+	if r.o.LoadPhaseRunner == nil && kind == KindScale {
+		return r.runScale(ctx, n)
+	}
 	if r.o.LoadPhaseRunner == nil {
 		return r.runLoad(ctx, kind, n)
 	}

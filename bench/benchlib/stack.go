@@ -1,6 +1,7 @@
 package benchlib
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -49,6 +50,8 @@ type stackOptions struct {
 	// its whole JSON state before every effect's reply, which would be measured instead of
 	// Resurge.
 	simStateFile bool
+	// simTimeScale is the simulated platform's speed (0: simTimeScale).
+	simTimeScale float64
 }
 
 // startStack starts a stack with devstack.Start: devserver with SQLite on disk in dataDir and
@@ -67,7 +70,7 @@ func startStack(ctx context.Context, o stackOptions) (_ *stack, err error) {
 	s.ds, err = devstack.Start(ctx, devstack.Options{
 		DataDir:          o.dataDir,
 		UIPort:           devserver.DisableUI,
-		SimTimeScale:     simTimeScale,
+		SimTimeScale:     cmp.Or(o.simTimeScale, simTimeScale),
 		SimInMemory:      !o.simStateFile,
 		HistoryCacheSize: o.historyCache,
 		MetricsHandler:   s.sdk,

@@ -15,6 +15,9 @@ import (
 //	stall  1.5% → score ≈ 0.7                → tier 2 (edit)
 //	die    0.1% → score ≈ 0.98               → tier 3 (thread)
 //	gone   like stall, then the post is deleted after Options.GoneAfter
+//	stall1h, stall6h, stall24h
+//	       like grow, then like stall from 1, 6 or 24 simulated hours into the curve: a post
+//	       that stalls late (the benchmark measures how soon the stall is acted on)
 //
 // Counters are integers computed from the time since the curve started, never accumulated
 // step by step, so two reads at the same simulated time agree and counters never go down. A
@@ -27,15 +30,32 @@ const (
 	CurveStall Curve = "stall"
 	CurveDie   Curve = "die"
 	CurveGone  Curve = "gone"
+	// Late stalls: grow, then stall from a given time into the curve (StallsAt).
+	CurveStall1h  Curve = "stall1h"
+	CurveStall6h  Curve = "stall6h"
+	CurveStall24h Curve = "stall24h"
 )
 
 // Curves lists every curve, in a fixed order.
-var Curves = []Curve{CurveGrow, CurveStall, CurveDie, CurveGone}
+var Curves = []Curve{CurveGrow, CurveStall, CurveDie, CurveGone, CurveStall1h, CurveStall6h, CurveStall24h}
+
+// StallsAt is how far into a late-stall curve its stall begins (ok false for other curves).
+func (c Curve) StallsAt() (time.Duration, bool) {
+	switch c {
+	case CurveStall1h:
+		return time.Hour, true
+	case CurveStall6h:
+		return 6 * time.Hour, true
+	case CurveStall24h:
+		return 24 * time.Hour, true
+	}
+	return 0, false
+}
 
 // Valid reports whether c is a known curve.
 func (c Curve) Valid() bool {
 	switch c {
-	case CurveGrow, CurveStall, CurveDie, CurveGone:
+	case CurveGrow, CurveStall, CurveDie, CurveGone, CurveStall1h, CurveStall6h, CurveStall24h:
 		return true
 	}
 	return false
@@ -44,7 +64,7 @@ func (c Curve) Valid() bool {
 // engagementsPerMille is the share of new impressions that become engagements.
 func (c Curve) engagementsPerMille() int64 {
 	switch c {
-	case CurveGrow:
+	case CurveGrow, CurveStall1h, CurveStall6h, CurveStall24h: // a late stall grows first
 		return 55
 	case CurveDie:
 		return 1
@@ -100,11 +120,17 @@ const maxSimElapsed = 100 * 365 * 24 * time.Hour
 // after returns the counters elapsed simulated time after a curve started at base.
 func (c Curve) after(base Counters, p profile, elapsed time.Duration) Counters {
 	elapsed = min(max(elapsed, 0), maxSimElapsed)
-	newImpressions := p.impressionsPerMinute * elapsed.Milliseconds() / time.Minute.Milliseconds()
-	return Counters{
+	impressions := func(d time.Duration) int64 { return p.impressionsPerMinute * d.Milliseconds() / time.Minute.Milliseconds() }
+	newImpressions := impressions(elapsed)
+	out := Counters{
 		Impressions: base.Impressions + newImpressions,
 		Engagements: base.Engagements + newImpressions*c.engagementsPerMille()/1000,
 	}
+	if at, ok := c.StallsAt(); ok && elapsed > at {
+		before := impressions(at)
+		out.Engagements = base.Engagements + before*c.engagementsPerMille()/1000 + (newImpressions-before)*CurveStall.engagementsPerMille()/1000
+	}
+	return out
 }
 
 func idHash(id string) uint32 {

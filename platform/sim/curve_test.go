@@ -151,3 +151,28 @@ func TestSetCurveBeforeFirstSight(t *testing.T) {
 		t.Errorf("tier %s, want tier_3", got)
 	}
 }
+
+// TestLateStallCurves: a late-stall post grows (tier 1) until its stall, and a window after it
+// stalls (tier 2); its prefix names it.
+func TestLateStallCurves(t *testing.T) {
+	for _, c := range []Curve{CurveStall1h, CurveStall6h, CurveStall24h} {
+		at, ok := c.StallsAt()
+		if !ok || CurveFor(string(c)+"-1") != c {
+			t.Fatalf("%s: stalls at %s %v, CurveFor %s", c, at, ok, CurveFor(string(c)+"-1"))
+		}
+		s, clock := startSim(t, Options{})
+		id := string(c) + "-p"
+		sample(t, s, id) // first seen: the curve starts
+		clock.Advance(at - 30*time.Minute)
+		if got, score := tierOver(t, s, clock, id, 3, 10*time.Minute); got != domain.Tier1 {
+			t.Errorf("%s before the stall: tier %s (score %.3f), want tier_1", c, got, score)
+		}
+		clock.Advance(2 * time.Hour)
+		if got, score := tierOver(t, s, clock, id, 3, 10*time.Minute); got != domain.Tier2 {
+			t.Errorf("%s after the stall: tier %s (score %.3f), want tier_2", c, got, score)
+		}
+	}
+	if _, ok := CurveStall.StallsAt(); ok {
+		t.Fatal("stall stalls from the start: no late stall")
+	}
+}

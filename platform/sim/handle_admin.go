@@ -2,6 +2,7 @@ package sim
 
 import (
 	"net/http"
+	"time"
 
 	"resurge/domain"
 )
@@ -21,7 +22,12 @@ type PostReply struct {
 	Deleted  bool     `json:"deleted"`
 	Counters Counters `json:"counters"`
 	Text     string   `json:"text"`
+	// FirstSeen is when the post's curve started: the first API call about it (zero until then).
+	FirstSeen time.Time `json:"first_seen,omitzero"`
 }
+
+// PostInfo describes a post as GET /admin/posts/{id} does.
+func (s *Server) PostInfo(postID string) PostReply { return s.postReply(postID) }
 
 func (s *Server) handleAdminEffects(w http.ResponseWriter, r *http.Request) {
 	effects := s.Effects()
@@ -93,6 +99,7 @@ func (s *Server) postReply(postID string) PostReply {
 	p := s.post(postID)
 	reply := PostReply{PostID: postID, Curve: p.curve, Text: p.text}
 	if !p.firstSeen.IsZero() {
+		reply.FirstSeen = p.firstSeen.UTC()
 		reply.Deleted = s.gone(p, now)
 		reply.Counters = s.counters(p, now)
 	}

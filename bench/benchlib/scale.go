@@ -1,0 +1,288 @@
+package benchlib
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"go.temporal.io/sdk/worker"
+
+	"resurge/bench/analysis"
+	"resurge/domain"
+	"resurge/production"
+)
+
+// The scale phase: N open posts at the real default cadence (a sample every 10 minutes, not
+// the load phases' accelerated second), started by the starter binary from a CSV file as an
+// operator would, with the worker's sticky cache and the server's history cache sized for
+// them. It measures what one machine needs for them: resident memory (server, worker and
+// platform share the process), the lag from a timer's due time to the evaluation it wakes
+// being done, CPU per cycle, and the starter's rate.
+
+// KindScale is the scale phase's kind (a load phase run in a child process).
+const KindScale = "scale"
+
+// Scale is what the scale phase adds to a LoadPhase.
+type Scale struct {
+	IntervalSeconds float64 `json:"sample_interval_s"`
+	// StickyCache and HistoryCache are the caches it ran with (sized for N).
+	StickyCache  int `json:"worker_sticky_cache"`
+	HistoryCache int `json:"server_history_cache"`
+	// The starter: `starter start --file` with StarterConcurrency, its time and rate.
+	StarterConcurrency int     `json:"starter_concurrency"`
+	StarterSeconds     float64 `json:"starter_seconds"`
+	StarterPerS        float64 `json:"starter_posts_per_s"`
+	StarterSummary     string  `json:"starter_summary"`
+	// Timer lag over the sampled workflows' cycles in the window, in seconds: from the
+	// timer's due time to the server firing it, and to the evaluation it woke being done.
+	LagCycles  int     `json:"lag_cycles"`
+	FireLagP50 float64 `json:"fire_lag_p50_s"`
+	FireLagP99 float64 `json:"fire_lag_p99_s"`
+	DoneLagP50 float64 `json:"done_lag_p50_s"`
+	DoneLagP99 float64 `json:"done_lag_p99_s"`
+	DoneLagMax float64 `json:"done_lag_max_s"`
+}
+
+// scaleCache is the cache size for n open posts: them, their monitor, the arbiter and room.
+func scaleCache(n int) int { return n + n/10 + 1000 }
+
+// scaleConfig is a quiet post (it never acts) at the default configuration's cadence.
+func scaleConfig(interval time.Duration) domain.EvaluationConfig { return quietConfig(interval) }
+
+// runScale is one scale phase in this (child) process.
+func (r *runner) runScale(ctx context.Context, n int) (LoadPhase, error) {
+	o := r.o
+	iv := o.ScaleInterval
+	sc := &Scale{IntervalSeconds: iv.Seconds(), StickyCache: scaleCache(n), HistoryCache: scaleCache(n), StarterConcurrency: o.ScaleStartConcurrency}
+	res := LoadPhase{Kind: KindScale, N: n, Throughput: Throughput{OfferedPerS: float64(n) / iv.Seconds()}, Scale: sc}
+	// Process-wide, before the worker starts.
+	worker.SetStickyWorkflowCacheSize(sc.StickyCache)
+
+	r.progress("scale N=%d: building the starter", n)
+	bin, err := production.Build(ctx, o.FleetBinDir)
+	if err != nil {
+		return res, fmt.Errorf("scale: %w", err)
+	}
+	so := r.stackOptions(nil)
+	so.historyCache = sc.HistoryCache
+	s, err := r.startStack(ctx, fmt.Sprintf("scale-%d", n), so)
+	if err != nil {
+		return res, err
+	}
+	defer r.stopStack(s)
+	settle()
+	res.RSSBeforeBytes, res.HeapBeforeBytes = rssBytes(), liveHeapBytes()
+
+	csv := filepath.Join(s.dir, "posts.csv")
+	if err := writeScaleCSV(csv, n, iv); err != nil {
+		return res, err
+	}
+	r.progress("scale N=%d: the starter starts them from %s (--concurrency %d)", n, csv, sc.StarterConcurrency)
+	t := time.Now()
+	out, err := runStarter(ctx, bin.Starter(), s.ds.Server.HostPort(), csv, sc.StarterConcurrency)
+	sc.StarterSeconds = time.Since(t).Seconds()
+	sc.StarterSummary = out
+	if err != nil {
+		return res, fmt.Errorf("scale N=%d: starter: %w (%s)", n, err, out)
+	}
+	started, failed := parseStarterSummary(out)
+	res.StartSeconds, res.StartErrors = sc.StarterSeconds, failed
+	sc.StarterPerS = float64(started) / sc.StarterSeconds
+	res.StartsPerS = sc.StarterPerS
+	r.progress("scale N=%d: the starter took %.0fs (%.0f posts/s): %s", n, sc.StarterSeconds, sc.StarterPerS, out)
+
+	if err := sleep(ctx, o.Warmup); err != nil {
+		return res, err
+	}
+	// One whole interval: every post samples once in it.
+	stopProfile := r.startProfile(&res.Profile, KindScale, n)
+	errs0 := s.counter.errors.Load()
+	sdk0 := s.sdk.snapshot()
+	c0, cpu0, busy0, t0 := s.counter.metrics.Load(), cpuSeconds(), machineBusySeconds(), time.Now()
+	last := c0
+	step := min(10*time.Second, iv)
+	tick := time.NewTicker(step)
+	for deadline := t0.Add(iv); time.Now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			tick.Stop()
+			stopProfile()
+			return res, ctx.Err()
+		case <-tick.C:
+			c := s.counter.metrics.Load()
+			res.PerSecond = append(res.PerSecond, int64(float64(c-last)/step.Seconds()))
+			last = c
+		}
+	}
+	tick.Stop()
+	c1, cpu1, busy1, t1 := s.counter.metrics.Load(), cpuSeconds(), machineBusySeconds(), time.Now()
+	stopProfile()
+	res.SDK = sdkDelta(sdk0, s.sdk.snapshot())
+	res.RSSAfterBytes = rssBytes()
+	res.LoadAvgEnd = loadAvg()
+	res.MetricsErrors = s.counter.errors.Load() - errs0
+	res.MeasureSeconds = t1.Sub(t0).Seconds()
+	res.Cycles = c1 - c0
+	res.CyclesPerS = float64(res.Cycles) / res.MeasureSeconds
+	res.Saturated = res.CyclesPerS < 0.9*res.OfferedPerS
+	res.CPUSeconds = cpu1 - cpu0
+	res.CPUUtil = res.CPUSeconds / res.MeasureSeconds
+	res.OtherCPU = max(0, (busy1-busy0)-res.CPUSeconds) / res.MeasureSeconds
+	if res.Cycles > 0 {
+		res.CPUMsPerCycle = 1000 * res.CPUSeconds / float64(res.Cycles)
+	}
+	res.RSSPerWorkflow = float64(res.RSSAfterBytes-res.RSSBeforeBytes) / float64(n)
+	r.progress("scale N=%d: %.1f cycles/s over %.0fs (offered %.1f/s), %.2f CPU ms/cycle, RSS %s → %s",
+		n, res.CyclesPerS, res.MeasureSeconds, res.OfferedPerS, res.CPUMsPerCycle, mib(res.RSSBeforeBytes), mib(res.RSSAfterBytes))
+
+	ids := make([]string, 0, o.HistorySample)
+	for _, i := range sampleIndexes(n, o.HistorySample) {
+		ids = append(ids, quietWorkflowID(i))
+	}
+	hctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	var fire, done []float64
+	for _, id := range ids {
+		events, err := readHistory(hctx, s.client, id, "")
+		if err != nil {
+			return res, fmt.Errorf("scale N=%d: history of %s: %w", n, id, err)
+		}
+		for _, l := range analysis.TimerLags(events, t0, t1) {
+			fire, done = append(fire, l.FireLag().Seconds()), append(done, l.DoneLag().Seconds())
+		}
+	}
+	sc.LagCycles = len(done)
+	if len(done) > 0 {
+		sc.FireLagP50, sc.FireLagP99 = analysis.Quantile(fire, 0.5), analysis.Quantile(fire, 0.99)
+		sc.DoneLagP50, sc.DoneLagP99, sc.DoneLagMax = analysis.Quantile(done, 0.5), analysis.Quantile(done, 0.99), analysis.Quantile(done, 1)
+	}
+	res.History, err = sampleHistories(hctx, s.client, ids, t0, t1, n)
+	if err != nil {
+		return res, fmt.Errorf("scale N=%d: histories: %w", n, err)
+	}
+	res.HeapAfterBytes = liveHeapBytes()
+	res.HeapPerWorkflow = float64(res.HeapAfterBytes-res.HeapBeforeBytes) / float64(n)
+	r.progress("scale N=%d: timer lag over %d cycles: fired p50 %.3fs p99 %.3fs; evaluation done p50 %.3fs p99 %.3fs (max %.3fs)",
+		n, sc.LagCycles, sc.FireLagP50, sc.FireLagP99, sc.DoneLagP50, sc.DoneLagP99, sc.DoneLagMax)
+	return res, nil
+}
+
+// writeScaleCSV writes n quiet posts in the starter's CSV format, with their configuration in
+// the configuration columns.
+func writeScaleCSV(path string, n int, interval time.Duration) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	c := scaleConfig(interval)
+	fmt.Fprintln(w, "post_id,platform,agent,comment_text,edit_text,thread_texts,window,min_samples,sample_interval,horizon,cadence")
+	for i := range n {
+		p := benchPost(quietPostID(i), "bench")
+		fmt.Fprintf(w, "%s,%s,%s,%s,%s,%s,%s,%d,%s,%s,%s\n", p.ID, p.Platform, p.Agent, p.CommentText, p.EditText, strings.Join(p.ThreadTexts, " | "),
+			c.Window, c.MinSamples, c.SampleInterval, c.Horizon, c.Cadence)
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// runStarter runs `starter start --file csv` against the server and returns its summary line.
+func runStarter(ctx context.Context, starter, hostPort, csv string, concurrency int) (string, error) {
+	cmd := exec.CommandContext(ctx, starter, "--address", hostPort, "--timeout", "1m", "start", "--file", csv,
+		"--concurrency", strconv.Itoa(concurrency), "--progress-every", "0")
+	out, err := cmd.Output()
+	line := strings.TrimSpace(string(out))
+	if ee, ok := err.(*exec.ExitError); ok {
+		line += " " + strings.TrimSpace(string(ee.Stderr))
+	}
+	return line, err
+}
+
+var starterSummary = regexp.MustCompile(`started (\d+), already watching (\d+), failed (\d+)`)
+
+// parseStarterSummary reads "N posts from F: started S, already watching E, failed X".
+func parseStarterSummary(line string) (started, failed int) {
+	m := starterSummary.FindStringSubmatch(line)
+	if m == nil {
+		return 0, 0
+	}
+	s, _ := strconv.Atoi(m[1])
+	e, _ := strconv.Atoi(m[2])
+	f, _ := strconv.Atoi(m[3])
+	return s + e, f
+}
+
+// Targets of the scale phase (issue 13 §3), for its largest N.
+const (
+	scaleMemoryGoal  = 8 * gib
+	scaleLagGoal     = 5.0   // seconds, p99, due → evaluation done
+	scaleCPUGoal     = 1.25  // CPU per cycle, largest N over smallest
+	scaleStarterGoal = 900.0 // seconds to start the largest N
+)
+
+func scaleTargets(ps []LoadPhase) []Target {
+	mem := Target{Name: "resident memory of the scale phase's largest N (server + worker + platform)", Goal: "≤ 8 GiB"}
+	lag := Target{Name: "timer lag at the scale phase's largest N, due → evaluation done", Goal: "p99 ≤ 5 s"}
+	cpu := Target{Name: "per-post cost flat across the scale phases", Goal: "CPU per cycle at the largest N within ×1.25 of the smallest"}
+	start := Target{Name: "the starter starting the scale phase's largest N", Goal: "≤ 15 minutes"}
+	if len(ps) == 0 {
+		for _, t := range []*Target{&mem, &lag, &cpu, &start} {
+			t.Met = "n/a"
+		}
+		return []Target{mem, lag, cpu, start}
+	}
+	small, big := ps[0], ps[len(ps)-1]
+	sc := big.Scale
+	mem.Measured = fmt.Sprintf("N=%d: %.2f GiB (%s per post; %.2f GiB at N=%d)", big.N, float64(big.RSSAfterBytes)/gib, kib(big.RSSPerWorkflow), float64(small.RSSAfterBytes)/gib, small.N)
+	mem.Met = yesNo(big.RSSAfterBytes > 0 && float64(big.RSSAfterBytes) <= scaleMemoryGoal)
+	if sc != nil {
+		lag.Measured = fmt.Sprintf("N=%d: p50 %.3f s, p99 %.3f s over %d cycles (server firing: p50 %.3f s, p99 %.3f s)", big.N, sc.DoneLagP50, sc.DoneLagP99, sc.LagCycles, sc.FireLagP50, sc.FireLagP99)
+		lag.Met = yesNo(sc.LagCycles > 0 && sc.DoneLagP99 <= scaleLagGoal)
+		start.Measured = fmt.Sprintf("N=%d: %.0f s (%.0f posts/s, --concurrency %d): %s", big.N, sc.StarterSeconds, sc.StarterPerS, sc.StarterConcurrency, sc.StarterSummary)
+		start.Met = yesNo(sc.StarterSeconds <= scaleStarterGoal && big.StartErrors == 0)
+	}
+	r := ratio(big.CPUMsPerCycle, small.CPUMsPerCycle)
+	cpu.Measured = fmt.Sprintf("%.2f ms (N=%d) → %.2f ms (N=%d) = ×%.2f", small.CPUMsPerCycle, small.N, big.CPUMsPerCycle, big.N, r)
+	cpu.Met = yesNo(len(ps) > 1 && r > 0 && r <= scaleCPUGoal)
+	if len(ps) < 2 {
+		cpu.Met = "n/a"
+	}
+	for _, t := range []*Target{&mem, &lag, &cpu, &start} {
+		if big.N < 100_000 && t.Met != "n/a" {
+			t.Why = fmt.Sprintf("largest N measured: %d, not 100,000", big.N)
+		}
+		if big.OtherCPU >= 0.25 {
+			t.Why = strings.TrimPrefix(t.Why+fmt.Sprintf("; other processes used %.2f cores meanwhile", big.OtherCPU), "; ")
+		}
+	}
+	return []Target{mem, lag, cpu, start}
+}
+
+func writeScale(w io.Writer, ps []LoadPhase) {
+	if len(ps) == 0 {
+		return
+	}
+	iv := time.Duration(ps[0].Scale.IntervalSeconds * float64(time.Second))
+	fmt.Fprintf(w, "\nScale (quiet posts sampling every %s, caches sized for N; started by the starter binary):\n", iv)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "N\tstarter s\tposts/s\toffered/s\tcycles/s\tCPU cores\tothers' CPU\tCPU ms/cycle\tRSS\tRSS/post\tfired p50/p99 s\tdone p50/p99 s\treplayed\t")
+	for _, p := range ps {
+		sc := p.Scale
+		_, miss := sdkSummary(p.SDK)
+		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.1f\t%.1f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%.3f / %.3f\t%.3f / %.3f\t%s\t\n", p.N, sc.StarterSeconds, sc.StarterPerS, p.OfferedPerS, p.CyclesPerS,
+			p.CPUUtil, p.OtherCPU, p.CPUMsPerCycle, mib(p.RSSAfterBytes), kib(p.RSSPerWorkflow), sc.FireLagP50, sc.FireLagP99, sc.DoneLagP50, sc.DoneLagP99, miss)
+	}
+	tw.Flush()
+}
