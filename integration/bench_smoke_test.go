@@ -13,7 +13,7 @@ import (
 )
 
 // TestBenchQuick runs the benchmark's quick mode end to end (its own dev stacks, the floor,
-// the acting and lock phases, the reference executor when python3 is here) and checks that
+// the acting, lock, lock-load and cadence phases, the reference executor when python3 is here) and checks that
 // the results have every section with sane values. It asserts no timing.
 func TestBenchQuick(t *testing.T) {
 	seedDir := filepath.Join("..", "..", "shared", "seed-baseline")
@@ -60,7 +60,22 @@ func TestBenchQuick(t *testing.T) {
 	if c := res.Cost; c == nil || c.QuietActionsPerDay <= 0 || c.FloorActionsPerDay <= 0 || c.LifetimeActions <= 0 {
 		t.Errorf("cost = %+v", c)
 	}
-	if len(res.Targets) != 6 || len(res.Compare) != 1 {
+	if ll := res.LockLoad; ll == nil || len(ll.Runs) != 2 || ll.Runs[0].UpdatesPerMinute <= 0 || ll.Runs[1].Acted != ll.Posts ||
+		ll.Runs[0].AllowedAfterLock != 0 || ll.Runs[1].AllowedAfterLock != 0 || !ll.Runs[1].ReleaseChecked || ll.Runs[1].AsksPerMinute <= 0 {
+		t.Errorf("lock load = %+v", ll)
+	}
+	if c := res.Cadence; c == nil || len(c.Curves) != 6 || c.Modes["adaptive"].LifetimeActions <= 0 || c.Modes["fixed"].LifetimeActions <= 0 {
+		t.Errorf("cadence = %+v", c)
+	} else {
+		for _, cc := range c.Curves {
+			for m, cm := range cc.Modes {
+				if cm.Posts != 1 || cm.Completed != 1 || cm.Cycles <= 0 || cm.PostActions <= 0 || (cc.Curve == "stall" && cm.LatencyN != 1) {
+					t.Errorf("cadence %s %s = %+v", cc.Curve, m, cm)
+				}
+			}
+		}
+	}
+	if len(res.Targets) != 9 || len(res.Compare) != 1 {
 		t.Errorf("targets %d, comparisons %d", len(res.Targets), len(res.Compare))
 	}
 	_, pyErr := exec.LookPath("python3")
@@ -87,7 +102,7 @@ func TestBenchQuick(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"machine", "settings", "posts", "floor", "acting", "lock", "cost", "seed", "comparison", "targets", "notes"} {
+	for _, k := range []string{"machine", "settings", "posts", "floor", "acting", "lock", "lock_load", "cadence", "cost", "seed", "comparison", "targets", "notes"} {
 		if v, ok := m[k]; !ok || v == nil {
 			t.Errorf("JSON has no %q section", k)
 		}

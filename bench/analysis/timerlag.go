@@ -5,6 +5,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/converter"
 )
 
 // TimerLag is one timer of a workflow run: when it was due (its TimerStarted event's time plus
@@ -40,6 +41,45 @@ func TimerLags(events []*historypb.HistoryEvent, from, to time.Time) []TimerLag 
 					break
 				}
 			}
+		}
+	}
+	return out
+}
+
+// ActionSlot is one action a post performed: its type, and when the cycle that decided it was
+// due (the timer that woke it; the run's start for the first cycle). Measuring from the due
+// time leaves out how late the machine ran the cycle, which is not the cadence's doing.
+type ActionSlot struct {
+	Due    time.Time
+	Action string
+}
+
+// ActionSlots lists the PerformAction activities a run scheduled, in order, with the due time
+// of the cycle that scheduled each.
+func ActionSlots(events []*historypb.HistoryEvent) []ActionSlot {
+	due := map[int64]time.Time{}
+	var current time.Time
+	var out []ActionSlot
+	for _, e := range events {
+		switch e.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+			current = e.GetEventTime().AsTime()
+		case enumspb.EVENT_TYPE_TIMER_STARTED:
+			due[e.GetEventId()] = e.GetEventTime().AsTime().Add(e.GetTimerStartedEventAttributes().GetStartToFireTimeout().AsDuration())
+		case enumspb.EVENT_TYPE_TIMER_FIRED:
+			if d, ok := due[e.GetTimerFiredEventAttributes().GetStartedEventId()]; ok {
+				current = d
+			}
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			a := e.GetActivityTaskScheduledEventAttributes()
+			if a.GetActivityType().GetName() != ActivityPerform {
+				continue
+			}
+			var in struct {
+				Action string `json:"action_type"`
+			}
+			_ = converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &in)
+			out = append(out, ActionSlot{Due: current, Action: in.Action})
 		}
 	}
 	return out

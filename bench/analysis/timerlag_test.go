@@ -70,3 +70,37 @@ func TestLocalActivityType(t *testing.T) {
 		t.Fatal("a version marker is no local activity")
 	}
 }
+
+// TestActionSlots: an action decided in the cycle a timer woke is slotted at that timer's due
+// time, one in the first cycle at the run's start.
+func TestActionSlots(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	perform := func(id int64, at time.Time, action string) *historypb.HistoryEvent {
+		in, _ := converter.GetDefaultDataConverter().ToPayloads(map[string]string{"action_type": action})
+		e := ev(id, at, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+		e.Attributes = &historypb.HistoryEvent_ActivityTaskScheduledEventAttributes{ActivityTaskScheduledEventAttributes: &historypb.ActivityTaskScheduledEventAttributes{
+			ActivityType: &commonpb.ActivityType{Name: ActivityPerform}, Input: in}}
+		return e
+	}
+	timer := func(id int64, at time.Time, d time.Duration) *historypb.HistoryEvent {
+		e := ev(id, at, enumspb.EVENT_TYPE_TIMER_STARTED)
+		e.Attributes = &historypb.HistoryEvent_TimerStartedEventAttributes{TimerStartedEventAttributes: &historypb.TimerStartedEventAttributes{StartToFireTimeout: durationpb.New(d)}}
+		return e
+	}
+	fired := func(id int64, at time.Time, startedID int64) *historypb.HistoryEvent {
+		e := ev(id, at, enumspb.EVENT_TYPE_TIMER_FIRED)
+		e.Attributes = &historypb.HistoryEvent_TimerFiredEventAttributes{TimerFiredEventAttributes: &historypb.TimerFiredEventAttributes{StartedEventId: startedID}}
+		return e
+	}
+	events := []*historypb.HistoryEvent{
+		ev(1, t0, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED),
+		perform(2, t0.Add(time.Second), "comment"),
+		timer(3, t0.Add(2*time.Second), 10*time.Minute),
+		fired(4, t0.Add(10*time.Minute+5*time.Second), 3), // fired 3 s late
+		perform(5, t0.Add(10*time.Minute+9*time.Second), "edit"),
+	}
+	got := ActionSlots(events)
+	if len(got) != 2 || !got[0].Due.Equal(t0) || got[0].Action != "comment" || !got[1].Due.Equal(t0.Add(10*time.Minute+2*time.Second)) || got[1].Action != "edit" {
+		t.Fatalf("slots %+v", got)
+	}
+}

@@ -61,7 +61,8 @@ type CadenceResults struct {
 // CadenceCurve is one curve, both cadences.
 type CadenceCurve struct {
 	Curve string `json:"curve"`
-	// StallAt is when the curve stalls (simulated, from the post's first sample); empty: never.
+	// StallAt is when the curve stalls (simulated, from the post's first sample; each post of a
+	// late stall adds up to 10 minutes of its own, see sim.Curve.StallsAt); empty: never.
 	StallAt string                 `json:"stall_at,omitempty"`
 	Modes   map[string]CadenceMode `json:"modes"`
 }
@@ -84,10 +85,14 @@ type CadenceMode struct {
 	LifetimeActions float64          `json:"lifetime_actions"`
 	Breakdown       analysis.Actions `json:"post_actions_breakdown"`
 	// Latency from the stall to the first action after it (an edit, or a thread), simulated
-	// minutes, over the posts that acted on it (LatencyN).
-	LatencyN   int     `json:"latency_posts,omitempty"`
-	LatencyP50 float64 `json:"latency_p50_min,omitempty"`
-	LatencyP90 float64 `json:"latency_p90_min,omitempty"`
+	// minutes, over the posts that acted on it (LatencyN): to the due time of the cycle that
+	// decided it (what the cadence decides; how late a shared machine ran the cycle left out),
+	// and, WallLatency, to the effect on the platform.
+	LatencyN       int     `json:"latency_posts,omitempty"`
+	LatencyP50     float64 `json:"latency_p50_min,omitempty"`
+	LatencyP90     float64 `json:"latency_p90_min,omitempty"`
+	WallLatencyP50 float64 `json:"effect_latency_p50_min,omitempty"`
+	WallLatencyP90 float64 `json:"effect_latency_p90_min,omitempty"`
 }
 
 // CadenceSummary is one cadence over every curve.
@@ -125,7 +130,7 @@ func (r *runner) runCadence(ctx context.Context) (*CadenceResults, error) {
 	res.Horizon = horizon.String()
 	res.Config = fmt.Sprintf("%+v (every duration ÷ %g)", domain.DefaultConfig(), scale)
 
-	safety := app.SafetyConfig{Policy: benchPolicy(), Monitor: workflows.MonitorConfig{EvalInterval: max(time.Second, time.Duration(float64(time.Minute)/scale))}}
+	safety := app.SafetyConfig{Policy: benchPolicy(), Monitor: workflows.MonitorConfig{EvalInterval: time.Duration(float64(time.Minute) / scale)}}
 	so := r.stackOptions(&safety)
 	so.simTimeScale = scale
 	s, err := r.startStack(ctx, "cadence", so)
@@ -139,10 +144,13 @@ func (r *runner) runCadence(ctx context.Context) (*CadenceResults, error) {
 		mode  string
 		id    string
 	}
+	// Interleaved (every curve and cadence in turn) and started at a steady pace over one
+	// sample interval, so that no curve or cadence starts first and the posts' samples and
+	// actions are spread out as a fleet's are, not all at one instant of simulated time.
 	var posts []post
-	for _, c := range cadenceCurves {
-		for _, m := range cadenceModes {
-			for i := 0; i < o.CadencePosts; i++ {
+	for i := 0; i < o.CadencePosts; i++ {
+		for _, c := range cadenceCurves {
+			for _, m := range cadenceModes {
 				posts = append(posts, post{c, m, cadencePostID(c, m, i)})
 			}
 		}
@@ -150,7 +158,11 @@ func (r *runner) runCadence(ctx context.Context) (*CadenceResults, error) {
 	r.progress("cadence: %d posts (%d per curve and cadence) living %s at %g× (%s of real time)",
 		len(posts), o.CadencePosts, horizon, scale, time.Duration(float64(horizon)/scale).Round(time.Second))
 	t0 := time.Now()
-	failed := startAll(ctx, len(posts), o.StartConcurrency, func(ctx context.Context, i int) error {
+	interval := time.Duration(float64(domain.DefaultConfig().SampleInterval) / scale)
+	pace := time.NewTicker(max(interval/time.Duration(len(posts)), time.Millisecond))
+	defer pace.Stop()
+	failed := startAll(ctx, len(posts), 1, func(ctx context.Context, i int) error {
+		<-pace.C
 		p := posts[i]
 		cfg := scaledConfig(scale, p.mode)
 		cfg.Horizon = time.Duration(float64(horizon) / scale)
@@ -219,7 +231,7 @@ func (r *runner) runCadence(ctx context.Context) (*CadenceResults, error) {
 		cycles, samples int
 		events, bytes   int
 		arbitrations    int
-		latency         float64 // simulated minutes; NaN: none
+		latency, wall   float64 // simulated minutes; NaN: none
 		effects         int
 	}
 	got := make([]measured, len(posts))
@@ -234,8 +246,10 @@ func (r *runner) runCadence(ctx context.Context) (*CadenceResults, error) {
 			mu.Unlock()
 			return err
 		}
-		m := measured{latency: math.NaN(), effects: len(effects[p.id])}
+		m := measured{latency: math.NaN(), wall: math.NaN(), effects: len(effects[p.id])}
+		var slots []analysis.ActionSlot
 		for _, run := range runs {
+			slots = append(slots, analysis.ActionSlots(run)...)
 			m.actions = m.actions.Add(analysis.CountActions(run, nil))
 			m.events += len(run)
 			for _, e := range run {
@@ -249,12 +263,19 @@ func (r *runner) runCadence(ctx context.Context) (*CadenceResults, error) {
 			}
 			m.samples += analysis.CountLocalActivities(run, analysis.ActivityFetchMetrics)
 		}
-		if stallAt, stalls := curveStall(p.curve); stalls {
+		if stallAt, stalls := curveStall(p.curve, p.id); stalls {
 			info := s.sim.PostInfo(p.id)
 			start := info.FirstSeen.Add(time.Duration(float64(stallAt) / scale))
+			stallAction := func(a string) bool { return a == string(domain.ActionEdit) || a == string(domain.ActionThread) }
+			for _, sl := range slots {
+				if stallAction(sl.Action) && !sl.Due.Before(start.Add(-time.Second)) {
+					m.latency = max(0, sl.Due.Sub(start).Minutes()*scale)
+					break
+				}
+			}
 			for _, e := range effects[p.id] {
-				if !e.CreatedAt.Before(start) && (e.Kind == string(domain.ActionEdit) || e.Kind == string(domain.ActionThread)) {
-					m.latency = e.CreatedAt.Sub(start).Minutes() * scale
+				if !e.CreatedAt.Before(start) && stallAction(e.Kind) {
+					m.wall = e.CreatedAt.Sub(start).Minutes() * scale
 					break
 				}
 			}
@@ -267,12 +288,12 @@ func (r *runner) runCadence(ctx context.Context) (*CadenceResults, error) {
 	perAction := 0.0 // the monitor's share is per platform action
 	for _, c := range cadenceCurves {
 		cc := CadenceCurve{Curve: string(c), Modes: map[string]CadenceMode{}}
-		if at, ok := curveStall(c); ok {
-			cc.StallAt = at.String()
+		if at, ok := curveStall(c, ""); ok {
+			cc.StallAt = at.Truncate(time.Hour).String() // each post adds up to 10 minutes of its own
 		}
 		for _, mode := range cadenceModes {
 			cm := CadenceMode{}
-			var lat []float64
+			var lat, wall []float64
 			agent := cadenceAgent(c, mode)
 			var agentEffects int
 			for i, p := range posts {
@@ -307,6 +328,9 @@ func (r *runner) runCadence(ctx context.Context) (*CadenceResults, error) {
 				if !math.IsNaN(g.latency) {
 					lat = append(lat, g.latency)
 				}
+				if !math.IsNaN(g.wall) {
+					wall = append(wall, g.wall)
+				}
 			}
 			if n := float64(cm.Posts); n > 0 {
 				for _, v := range []*float64{&cm.Cycles, &cm.Samples, &cm.Effects, &cm.Events, &cm.Bytes, &cm.PostActions, &cm.ArbiterActions, &cm.MonitorActions} {
@@ -316,6 +340,9 @@ func (r *runner) runCadence(ctx context.Context) (*CadenceResults, error) {
 			cm.LifetimeActions = cm.PostActions + cm.ArbiterActions + cm.MonitorActions
 			if len(lat) > 0 {
 				cm.LatencyN, cm.LatencyP50, cm.LatencyP90 = len(lat), analysis.Quantile(lat, 0.5), analysis.Quantile(lat, 0.9)
+			}
+			if len(wall) > 0 {
+				cm.WallLatencyP50, cm.WallLatencyP90 = analysis.Quantile(wall, 0.5), analysis.Quantile(wall, 0.9)
 			}
 			cc.Modes[mode] = cm
 			if agentEffects > 0 {
@@ -367,12 +394,12 @@ func (res *CadenceResults) summarize(horizon time.Duration) {
 	}
 }
 
-// curveStall is when a curve stalls, from the post's first sample (stall and die: at once).
-func curveStall(c sim.Curve) (time.Duration, bool) {
+// curveStall is when a post on a curve stalls, from its first sample (stall and die: at once).
+func curveStall(c sim.Curve, postID string) (time.Duration, bool) {
 	if c == sim.CurveStall || c == sim.CurveDie {
 		return 0, true
 	}
-	return c.StallsAt()
+	return c.StallsAt(postID)
 }
 
 // parallelDo runs f(i) for i in [0, n) with at most width at once and returns their errors.

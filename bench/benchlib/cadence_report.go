@@ -81,19 +81,20 @@ func writeCadence(w io.Writer, c *CadenceResults) {
 	}
 	fmt.Fprintf(w, "\nCadence (%d posts per curve and cadence, %s horizon at %g×): per post, lifetime\n", c.PostsPerCurve, c.Horizon, c.TimeScale)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "curve\tstalls at\tcadence\tcycles\tsamples\tactions on the platform\tbillable: post\tarbiter\tmonitor\tlifetime\tstall → action p50 min\tp90 min\t")
+	fmt.Fprintln(tw, "curve\tstalls at\tcadence\tcycles\tsamples\tactions on the platform\tbillable: post\tarbiter\tmonitor\tlifetime\tstall → action p50 min\tp90 min\t(to the effect p50\tp90)\t")
 	for _, cc := range c.Curves {
 		for _, m := range cadenceModes {
 			cm := cc.Modes[m]
-			stall, p50, p90 := cc.StallAt, "-", "-"
+			stall, p50, p90, w50, w90 := cc.StallAt, "-", "-", "-", "-"
 			if stall == "" {
 				stall = "-"
 			}
 			if cm.LatencyN > 0 {
 				p50, p90 = fmt.Sprintf("%.0f", cm.LatencyP50), fmt.Sprintf("%.0f", cm.LatencyP90)
+				w50, w90 = fmt.Sprintf("%.0f", cm.WallLatencyP50), fmt.Sprintf("%.0f", cm.WallLatencyP90)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t%s\t\n", cc.Curve, stall, m, cm.Cycles, cm.Samples, cm.Effects,
-				cm.PostActions, cm.ArbiterActions, cm.MonitorActions, cm.LifetimeActions, p50, p90)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t%s\t%s\t%s\t\n", cc.Curve, stall, m, cm.Cycles, cm.Samples, cm.Effects,
+				cm.PostActions, cm.ArbiterActions, cm.MonitorActions, cm.LifetimeActions, p50, p90, w50, w90)
 		}
 	}
 	tw.Flush()

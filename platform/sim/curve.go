@@ -39,17 +39,26 @@ const (
 // Curves lists every curve, in a fixed order.
 var Curves = []Curve{CurveGrow, CurveStall, CurveDie, CurveGone, CurveStall1h, CurveStall6h, CurveStall24h}
 
-// StallsAt is how far into a late-stall curve its stall begins (ok false for other curves).
-func (c Curve) StallsAt() (time.Duration, bool) {
+// StallsAt is how far into a late-stall curve a post's stall begins (ok false for other
+// curves): the curve's hour plus up to 10 simulated minutes from a hash of the post's ID, so
+// that posts sampled on the same grid stall at different points of their sampling.
+func (c Curve) StallsAt(postID string) (time.Duration, bool) {
+	return c.stallAt(profileFor(postID))
+}
+
+func (c Curve) stallAt(p profile) (time.Duration, bool) {
+	var at time.Duration
 	switch c {
 	case CurveStall1h:
-		return time.Hour, true
+		at = time.Hour
 	case CurveStall6h:
-		return 6 * time.Hour, true
+		at = 6 * time.Hour
 	case CurveStall24h:
-		return 24 * time.Hour, true
+		at = 24 * time.Hour
+	default:
+		return 0, false
 	}
-	return 0, false
+	return at + p.stallOffset, true
 }
 
 // Valid reports whether c is a known curve.
@@ -95,6 +104,8 @@ type Counters struct {
 type profile struct {
 	impressionsPerMinute int64
 	startImpressions     int64
+	// stallOffset delays a late stall (StallsAt).
+	stallOffset time.Duration
 }
 
 func profileFor(postID string) profile {
@@ -102,6 +113,7 @@ func profileFor(postID string) profile {
 	return profile{
 		impressionsPerMinute: 100 + int64(h%50),
 		startImpressions:     200 + int64((h/50)%300),
+		stallOffset:          time.Duration((h/15000)%600) * time.Second,
 	}
 }
 
@@ -126,7 +138,7 @@ func (c Curve) after(base Counters, p profile, elapsed time.Duration) Counters {
 		Impressions: base.Impressions + newImpressions,
 		Engagements: base.Engagements + newImpressions*c.engagementsPerMille()/1000,
 	}
-	if at, ok := c.StallsAt(); ok && elapsed > at {
+	if at, ok := c.stallAt(p); ok && elapsed > at {
 		before := impressions(at)
 		out.Engagements = base.Engagements + before*c.engagementsPerMille()/1000 + (newImpressions-before)*CurveStall.engagementsPerMille()/1000
 	}

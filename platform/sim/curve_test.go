@@ -156,14 +156,14 @@ func TestSetCurveBeforeFirstSight(t *testing.T) {
 // stalls (tier 2); its prefix names it.
 func TestLateStallCurves(t *testing.T) {
 	for _, c := range []Curve{CurveStall1h, CurveStall6h, CurveStall24h} {
-		at, ok := c.StallsAt()
+		at, ok := c.StallsAt(string(c) + "-p")
 		if !ok || CurveFor(string(c)+"-1") != c {
 			t.Fatalf("%s: stalls at %s %v, CurveFor %s", c, at, ok, CurveFor(string(c)+"-1"))
 		}
 		s, clock := startSim(t, Options{})
 		id := string(c) + "-p"
 		sample(t, s, id) // first seen: the curve starts
-		clock.Advance(at - 30*time.Minute)
+		clock.Advance(at - 40*time.Minute)
 		if got, score := tierOver(t, s, clock, id, 3, 10*time.Minute); got != domain.Tier1 {
 			t.Errorf("%s before the stall: tier %s (score %.3f), want tier_1", c, got, score)
 		}
@@ -172,7 +172,18 @@ func TestLateStallCurves(t *testing.T) {
 			t.Errorf("%s after the stall: tier %s (score %.3f), want tier_2", c, got, score)
 		}
 	}
-	if _, ok := CurveStall.StallsAt(); ok {
+	seen := map[time.Duration]bool{}
+	for i := range 50 {
+		at, _ := CurveStall6h.StallsAt(fmt.Sprintf("stall6h-%d", i))
+		if at < 6*time.Hour || at >= 6*time.Hour+10*time.Minute {
+			t.Fatalf("stall6h-%d stalls at %s", i, at)
+		}
+		seen[at.Truncate(time.Minute)] = true
+	}
+	if len(seen) < 5 {
+		t.Fatalf("50 posts stall in %d distinct minutes: not spread", len(seen))
+	}
+	if _, ok := CurveStall.StallsAt("stall-1"); ok {
 		t.Fatal("stall stalls from the start: no late stall")
 	}
 }
