@@ -16,30 +16,32 @@ func ev(id int64, at time.Time, t enumspb.EventType) *historypb.HistoryEvent {
 	return &historypb.HistoryEvent{EventId: id, EventType: t, EventTime: timestamppb.New(at)}
 }
 
+func timerStarted(id int64, at time.Time, d time.Duration) *historypb.HistoryEvent {
+	e := ev(id, at, enumspb.EVENT_TYPE_TIMER_STARTED)
+	e.Attributes = &historypb.HistoryEvent_TimerStartedEventAttributes{TimerStartedEventAttributes: &historypb.TimerStartedEventAttributes{StartToFireTimeout: durationpb.New(d)}}
+	return e
+}
+
+func timerFired(id int64, at time.Time, startedID int64) *historypb.HistoryEvent {
+	e := ev(id, at, enumspb.EVENT_TYPE_TIMER_FIRED)
+	e.Attributes = &historypb.HistoryEvent_TimerFiredEventAttributes{TimerFiredEventAttributes: &historypb.TimerFiredEventAttributes{StartedEventId: startedID}}
+	return e
+}
+
 // TestTimerLags: a timer started at 0 for 10 s, fired at 10.2 s, its workflow task done at
 // 10.5 s: due 10 s, fired 0.2 s late, evaluation done 0.5 s late; one outside the window and
 // one whose task has not completed are left out.
 func TestTimerLags(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	started := func(id int64, at time.Time, d time.Duration) *historypb.HistoryEvent {
-		e := ev(id, at, enumspb.EVENT_TYPE_TIMER_STARTED)
-		e.Attributes = &historypb.HistoryEvent_TimerStartedEventAttributes{TimerStartedEventAttributes: &historypb.TimerStartedEventAttributes{StartToFireTimeout: durationpb.New(d)}}
-		return e
-	}
-	fired := func(id int64, at time.Time, startedID int64) *historypb.HistoryEvent {
-		e := ev(id, at, enumspb.EVENT_TYPE_TIMER_FIRED)
-		e.Attributes = &historypb.HistoryEvent_TimerFiredEventAttributes{TimerFiredEventAttributes: &historypb.TimerFiredEventAttributes{StartedEventId: startedID}}
-		return e
-	}
 	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
 	events := []*historypb.HistoryEvent{
-		started(1, ms(0), 10*time.Second),
-		fired(2, ms(10200), 1),
+		timerStarted(1, ms(0), 10*time.Second),
+		timerFired(2, ms(10200), 1),
 		ev(3, ms(10210), enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED),
 		ev(4, ms(10300), enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED),
 		ev(5, ms(10500), enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
-		started(6, ms(10500), 10*time.Second),
-		fired(7, ms(20600), 6),
+		timerStarted(6, ms(10500), 10*time.Second),
+		timerFired(7, ms(20600), 6),
 		ev(8, ms(20610), enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED),
 	}
 	got := TimerLags(events, time.Time{}, time.Time{})
@@ -82,21 +84,11 @@ func TestActionSlots(t *testing.T) {
 			ActivityType: &commonpb.ActivityType{Name: ActivityPerform}, Input: in}}
 		return e
 	}
-	timer := func(id int64, at time.Time, d time.Duration) *historypb.HistoryEvent {
-		e := ev(id, at, enumspb.EVENT_TYPE_TIMER_STARTED)
-		e.Attributes = &historypb.HistoryEvent_TimerStartedEventAttributes{TimerStartedEventAttributes: &historypb.TimerStartedEventAttributes{StartToFireTimeout: durationpb.New(d)}}
-		return e
-	}
-	fired := func(id int64, at time.Time, startedID int64) *historypb.HistoryEvent {
-		e := ev(id, at, enumspb.EVENT_TYPE_TIMER_FIRED)
-		e.Attributes = &historypb.HistoryEvent_TimerFiredEventAttributes{TimerFiredEventAttributes: &historypb.TimerFiredEventAttributes{StartedEventId: startedID}}
-		return e
-	}
 	events := []*historypb.HistoryEvent{
 		ev(1, t0, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED),
 		perform(2, t0.Add(time.Second), "comment"),
-		timer(3, t0.Add(2*time.Second), 10*time.Minute),
-		fired(4, t0.Add(10*time.Minute+5*time.Second), 3), // fired 3 s late
+		timerStarted(3, t0.Add(2*time.Second), 10*time.Minute),
+		timerFired(4, t0.Add(10*time.Minute+5*time.Second), 3), // fired 3 s late
 		perform(5, t0.Add(10*time.Minute+9*time.Second), "edit"),
 	}
 	got := ActionSlots(events)

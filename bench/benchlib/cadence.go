@@ -12,6 +12,7 @@ import (
 	"resurge/app"
 	"resurge/bench/analysis"
 	"resurge/domain"
+	"resurge/internal/faultcheck"
 	"resurge/platform/sim"
 	"resurge/workflows"
 )
@@ -177,7 +178,7 @@ func (r *runner) runCadence(ctx context.Context) (*CadenceResults, error) {
 	wait := time.Duration(float64(horizon)/scale) + 5*time.Minute
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	completed := make([]bool, len(posts))
-	errs := parallelDo(len(posts), 16, func(i int) error {
+	errs := faultcheck.Parallel(len(posts), 16, func(i int) error {
 		var sum workflows.PostSummary
 		err := s.client.GetWorkflow(wctx, workflows.PostWorkflowID(posts[i].id), "").Get(wctx, &sum)
 		completed[i] = err == nil && sum.EndReason == workflows.EndHorizon
@@ -237,7 +238,7 @@ func (r *runner) runCadence(ctx context.Context) (*CadenceResults, error) {
 	got := make([]measured, len(posts))
 	var mu sync.Mutex
 	var readErrs []string
-	parallelDo(len(posts), 4, func(i int) error {
+	faultcheck.Parallel(len(posts), 4, func(i int) error {
 		p := posts[i]
 		runs, err := readRuns(hctx, s.client, workflows.PostWorkflowID(p.id), 100)
 		if err != nil {
@@ -400,22 +401,4 @@ func curveStall(c sim.Curve, postID string) (time.Duration, bool) {
 		return 0, true
 	}
 	return c.StallsAt(postID)
-}
-
-// parallelDo runs f(i) for i in [0, n) with at most width at once and returns their errors.
-func parallelDo(n, width int, f func(i int) error) []error {
-	errs := make([]error, n)
-	sem := make(chan struct{}, width)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			errs[i] = f(i)
-		}()
-	}
-	wg.Wait()
-	return errs
 }

@@ -96,51 +96,10 @@ func (r *runner) runLoad(ctx context.Context, kind string, n int) (LoadPhase, er
 		return res, err
 	}
 
-	stopProfile := r.startProfile(&res.Profile, kind, n)
-	errs0 := s.counter.errors.Load()
-	var sdk0 map[string]SDKMetric
-	if s.sdk != nil {
-		sdk0 = s.sdk.snapshot()
+	t0, t1, err := r.measure(ctx, s, &res, count, o.Duration, time.Second)
+	if err != nil {
+		return res, err
 	}
-	c0, cpu0, busy0, t0 := count(), cpuSeconds(), machineBusySeconds(), time.Now()
-	last := c0
-	tick := time.NewTicker(time.Second)
-	deadline := t0.Add(o.Duration)
-	for time.Now().Before(deadline) {
-		select {
-		case <-ctx.Done():
-			tick.Stop()
-			stopProfile()
-			return res, ctx.Err()
-		case <-tick.C:
-			c := count()
-			res.PerSecond = append(res.PerSecond, c-last)
-			last = c
-		}
-	}
-	tick.Stop()
-	c1, cpu1, busy1, t1 := count(), cpuSeconds(), machineBusySeconds(), time.Now()
-	stopProfile()
-	if s.sdk != nil {
-		res.SDK = sdkDelta(sdk0, s.sdk.snapshot())
-	}
-	res.RSSAfterBytes = rssBytes()
-	res.LoadAvgEnd = loadAvg()
-	res.MetricsErrors = s.counter.errors.Load() - errs0
-
-	res.MeasureSeconds = t1.Sub(t0).Seconds()
-	res.Cycles = c1 - c0
-	res.CyclesPerS = float64(res.Cycles) / res.MeasureSeconds
-	res.Saturated = res.CyclesPerS < 0.9*res.OfferedPerS
-	res.CPUSeconds = cpu1 - cpu0
-	res.CPUUtil = res.CPUSeconds / res.MeasureSeconds
-	res.OtherCPU = max(0, (busy1-busy0)-res.CPUSeconds) / res.MeasureSeconds
-	if res.Cycles > 0 {
-		res.CPUMsPerCycle = 1000 * res.CPUSeconds / float64(res.Cycles)
-	}
-	res.RSSPerWorkflow = float64(res.RSSAfterBytes-res.RSSBeforeBytes) / float64(n)
-	r.progress("%s N=%d: %.1f cycles/s over %.1fs (offered %.0f/s), %.2f CPU ms/cycle, RSS %s → %s",
-		kind, n, res.CyclesPerS, res.MeasureSeconds, res.OfferedPerS, res.CPUMsPerCycle, mib(res.RSSBeforeBytes), mib(res.RSSAfterBytes))
 
 	ids := make([]string, 0, o.HistorySample)
 	for _, i := range sampleIndexes(n, o.HistorySample) {
@@ -163,6 +122,58 @@ func (r *runner) runLoad(ctx context.Context, kind string, n int) (LoadPhase, er
 	res.HeapAfterBytes = liveHeapBytes()
 	res.HeapPerWorkflow = float64(res.HeapAfterBytes-res.HeapBeforeBytes) / float64(n)
 	return res, nil
+}
+
+// measure is a phase's measuring window of length d after its warm-up: cycles (count, sampled
+// every step into PerSecond), the process's and the machine's CPU, memory, the SDK's metrics;
+// it fills res and returns the window.
+func (r *runner) measure(ctx context.Context, s *stack, res *LoadPhase, count func() int64, d, step time.Duration) (t0, t1 time.Time, err error) {
+	stopProfile := r.startProfile(&res.Profile, res.Kind, res.N)
+	defer stopProfile()
+	errs0 := s.counter.errors.Load()
+	var sdk0 map[string]SDKMetric
+	if s.sdk != nil {
+		sdk0 = s.sdk.snapshot()
+	}
+	c0, cpu0, busy0 := count(), cpuSeconds(), machineBusySeconds()
+	t0 = time.Now()
+	last := c0
+	tick := time.NewTicker(step)
+	defer tick.Stop()
+	for deadline := t0.Add(d); time.Now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			return t0, t0, ctx.Err()
+		case <-tick.C:
+			c := count()
+			res.PerSecond = append(res.PerSecond, int64(float64(c-last)/step.Seconds()))
+			last = c
+		}
+	}
+	c1, cpu1, busy1 := count(), cpuSeconds(), machineBusySeconds()
+	t1 = time.Now()
+	stopProfile()
+	if s.sdk != nil {
+		res.SDK = sdkDelta(sdk0, s.sdk.snapshot())
+	}
+	res.RSSAfterBytes = rssBytes()
+	res.LoadAvgEnd = loadAvg()
+	res.MetricsErrors = s.counter.errors.Load() - errs0
+
+	res.MeasureSeconds = t1.Sub(t0).Seconds()
+	res.Cycles = c1 - c0
+	res.CyclesPerS = float64(res.Cycles) / res.MeasureSeconds
+	res.Saturated = res.CyclesPerS < 0.9*res.OfferedPerS
+	res.CPUSeconds = cpu1 - cpu0
+	res.CPUUtil = res.CPUSeconds / res.MeasureSeconds
+	res.OtherCPU = max(0, (busy1-busy0)-res.CPUSeconds) / res.MeasureSeconds
+	if res.Cycles > 0 {
+		res.CPUMsPerCycle = 1000 * res.CPUSeconds / float64(res.Cycles)
+	}
+	res.RSSPerWorkflow = float64(res.RSSAfterBytes-res.RSSBeforeBytes) / float64(res.N)
+	r.progress("%s N=%d: %.1f cycles/s over %.1fs (offered %.1f/s), %.2f CPU ms/cycle, RSS %s → %s",
+		res.Kind, res.N, res.CyclesPerS, res.MeasureSeconds, res.OfferedPerS, res.CPUMsPerCycle, mib(res.RSSBeforeBytes), mib(res.RSSAfterBytes))
+	return t0, t1, nil
 }
 
 // startAll runs start(i) for i in [0, n) with at most conc in flight, retrying each a few

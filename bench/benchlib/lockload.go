@@ -15,6 +15,7 @@ import (
 	"resurge/app"
 	"resurge/bench/analysis"
 	"resurge/domain"
+	"resurge/internal/faultcheck"
 	"resurge/workflows"
 )
 
@@ -263,7 +264,7 @@ func (r *runner) acted(ctx context.Context, s *stack, n int, released time.Time,
 	hctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	due := make([]float64, n)
-	errs := parallelDo(n, 8, func(i int) error {
+	errs := faultcheck.Parallel(n, 8, func(i int) error {
 		due[i] = math.NaN()
 		events, err := readHistory(hctx, s.client, workflows.PostWorkflowID(lockLoadPostID(i)), "")
 		if err != nil {

@@ -104,45 +104,10 @@ func (r *runner) runScale(ctx context.Context, n int) (LoadPhase, error) {
 		return res, err
 	}
 	// One whole interval: every post samples once in it.
-	stopProfile := r.startProfile(&res.Profile, KindScale, n)
-	errs0 := s.counter.errors.Load()
-	sdk0 := s.sdk.snapshot()
-	c0, cpu0, busy0, t0 := s.counter.metrics.Load(), cpuSeconds(), machineBusySeconds(), time.Now()
-	last := c0
-	step := min(10*time.Second, iv)
-	tick := time.NewTicker(step)
-	for deadline := t0.Add(iv); time.Now().Before(deadline); {
-		select {
-		case <-ctx.Done():
-			tick.Stop()
-			stopProfile()
-			return res, ctx.Err()
-		case <-tick.C:
-			c := s.counter.metrics.Load()
-			res.PerSecond = append(res.PerSecond, int64(float64(c-last)/step.Seconds()))
-			last = c
-		}
+	t0, t1, err := r.measure(ctx, s, &res, s.counter.metrics.Load, iv, min(10*time.Second, iv))
+	if err != nil {
+		return res, err
 	}
-	tick.Stop()
-	c1, cpu1, busy1, t1 := s.counter.metrics.Load(), cpuSeconds(), machineBusySeconds(), time.Now()
-	stopProfile()
-	res.SDK = sdkDelta(sdk0, s.sdk.snapshot())
-	res.RSSAfterBytes = rssBytes()
-	res.LoadAvgEnd = loadAvg()
-	res.MetricsErrors = s.counter.errors.Load() - errs0
-	res.MeasureSeconds = t1.Sub(t0).Seconds()
-	res.Cycles = c1 - c0
-	res.CyclesPerS = float64(res.Cycles) / res.MeasureSeconds
-	res.Saturated = res.CyclesPerS < 0.9*res.OfferedPerS
-	res.CPUSeconds = cpu1 - cpu0
-	res.CPUUtil = res.CPUSeconds / res.MeasureSeconds
-	res.OtherCPU = max(0, (busy1-busy0)-res.CPUSeconds) / res.MeasureSeconds
-	if res.Cycles > 0 {
-		res.CPUMsPerCycle = 1000 * res.CPUSeconds / float64(res.Cycles)
-	}
-	res.RSSPerWorkflow = float64(res.RSSAfterBytes-res.RSSBeforeBytes) / float64(n)
-	r.progress("scale N=%d: %.1f cycles/s over %.0fs (offered %.1f/s), %.2f CPU ms/cycle, RSS %s → %s",
-		n, res.CyclesPerS, res.MeasureSeconds, res.OfferedPerS, res.CPUMsPerCycle, mib(res.RSSBeforeBytes), mib(res.RSSAfterBytes))
 
 	ids := make([]string, 0, o.HistorySample)
 	for _, i := range sampleIndexes(n, o.HistorySample) {
