@@ -53,8 +53,9 @@ func startTopology(t *testing.T, opts Options) *Topology {
 	return top
 }
 
-// TestTopologyRuns: the topology comes up from the deploy/ scripts and config, and a post
-// started through the server acts once on the platform through one of the worker processes.
+// TestTopologyRuns: the topology comes up from the deploy/ scripts and config, a post started
+// through the server acts once on the platform through one of the worker processes, and the
+// workers' metrics count that one action and the arbiter's one decision.
 func TestTopologyRuns(t *testing.T) {
 	top := startTopology(t, Options{})
 	post := faultcheck.NewPost("grow-smoke", "agent-smoke", faultcheck.FastConfig())
@@ -70,4 +71,10 @@ func TestTopologyRuns(t *testing.T) {
 	if n := faultcheck.CheckOneEffectPerRecord(t, effects, logs); n != 1 {
 		t.Errorf("%d effects, want the one of %s", n, rec.Key)
 	}
+	// The workers' counters, scraped from their /metrics, say the same.
+	decisions, err := faultcheck.ArbiterDecisions(t.Context(), top.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkMetricsAgainstPlatform(t, top, effects, decisions)
 }
