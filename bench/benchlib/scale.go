@@ -42,6 +42,9 @@ type Scale struct {
 	StarterSeconds     float64 `json:"starter_seconds"`
 	StarterPerS        float64 `json:"starter_posts_per_s"`
 	StarterSummary     string  `json:"starter_summary"`
+	// FirstSampledSeconds is when every post had taken its first sample (its first workflow
+	// task done), from the starter's start.
+	FirstSampledSeconds float64 `json:"first_sampled_s"`
 	// Timer lag over the sampled workflows' cycles in the window, in seconds: from the
 	// timer's due time to the server firing it, and to the evaluation it woke being done.
 	LagCycles  int     `json:"lag_cycles"`
@@ -100,6 +103,18 @@ func (r *runner) runScale(ctx context.Context, n int) (LoadPhase, error) {
 	res.StartsPerS = sc.StarterPerS
 	r.progress("scale N=%d: the starter took %.0fs (%.0f posts/s): %s", n, sc.StarterSeconds, sc.StarterPerS, out)
 
+	// Every post takes its first sample in its first workflow task: wait for all of them, so
+	// that the window sees the steady state, not the starts' backlog.
+	for s.counter.metrics.Load() < int64(started) {
+		if time.Since(t) > 30*time.Minute {
+			return res, fmt.Errorf("scale N=%d: only %d of %d posts took their first sample in 30 minutes", n, s.counter.metrics.Load(), started)
+		}
+		if err := sleep(ctx, time.Second); err != nil {
+			return res, err
+		}
+	}
+	sc.FirstSampledSeconds = time.Since(t).Seconds()
+	r.progress("scale N=%d: every post took its first sample %.0fs after the starter began; warming up %s", n, sc.FirstSampledSeconds, o.Warmup)
 	if err := sleep(ctx, o.Warmup); err != nil {
 		return res, err
 	}
