@@ -36,6 +36,15 @@ func devDynamicConfig(opts Options) dynamicconfig.StaticClient {
 		// an evicted workflow reloads its mutable state from SQLite.
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): opts.HistoryCacheSize,
 
+		// A workflow task polled by a worker without the workflow cached carries the whole
+		// history (up to 8,192 events) instead of its first 256 events and the rest in pages:
+		// v1.32.1 leaves a speculative or transient task's events out of those pages
+		// (temporalio/temporal#7741), so a worker paging through the arbiter's history while it
+		// takes updates fails the task with "premature end of stream", again and again. Our
+		// histories stay below 8,192 events (continue-as-new is suggested at 4,096). The
+		// production topology sets the same in deploy/dynamicconfig/docker.yaml.
+		dynamicconfig.HistoryMaxPageSize.Key(): 8192,
+
 		// The worker service's scanners garbage-collect task queues and orphaned history
 		// branches of a long-lived production cluster. A dev database has little to collect,
 		// and in v1.32 the scanners' SDK workers are never stopped ("Nothing is gracefully
