@@ -77,6 +77,7 @@ func run(args []string) error {
 	fs.DurationVar(&o.CadenceHorizon, "cadence-horizon", 0, "cadence phase: the posts' simulated horizon (0: the default 48h)")
 	fs.Float64Var(&o.CadenceScale, "cadence-scale", 0, "cadence phase: simulated seconds per real second, at most 600 (0: default 300)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of each measuring window to <prefix>-<phase>-<N>.pprof")
+	fs.StringVar(&o.MemProfile, "memprofile", "", "write a heap profile at the end of each measuring window to <prefix>-<phase>-<N>.heap.pprof")
 	verbose := fs.Bool("v", false, "show the server's and SDK's warnings")
 	inProcess := fs.Bool("in-process", false, "run the load phases in this process instead of one fresh child process each")
 	phase := fs.String("phase", "", "internal: run one load phase (posts:N or floor:N) and print its JSON")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -159,6 +160,7 @@ func (r *runner) measure(ctx context.Context, s *stack, res *LoadPhase, count fu
 	res.RSSAfterBytes = rssBytes()
 	res.LoadAvgEnd = loadAvg()
 	res.MetricsErrors = s.counter.errors.Load() - errs0
+	r.writeHeapProfile(res.Kind, res.N)
 
 	res.MeasureSeconds = t1.Sub(t0).Seconds()
 	res.Cycles = c1 - c0
@@ -359,6 +361,28 @@ func (r *runner) startProfile(name *string, kind string, n int) func() {
 		pprof.StopCPUProfile()
 		f.Close()
 	}
+}
+
+// writeHeapProfile writes a heap profile (after a GC) when asked.
+func (r *runner) writeHeapProfile(kind string, n int) {
+	if r.o.MemProfile == "" {
+		return
+	}
+	path := fmt.Sprintf("%s-%s-%d.heap.pprof", strings.TrimSuffix(r.o.MemProfile, ".pprof"), kind, n)
+	_ = os.MkdirAll(filepath.Dir(path), 0o755)
+	f, err := os.Create(path)
+	if err != nil {
+		r.progress("heap profile: %v", err)
+		return
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		r.progress("heap profile: %v", err)
+		return
+	}
+	r.res.Profiles = append(r.res.Profiles, path)
+	r.progress("heap profile: %s", path)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -87,6 +87,9 @@ type Options struct {
 	// CPUProfile, when set, is the prefix of one CPU profile per measuring window
 	// (<prefix>-<phase>-<N>.pprof).
 	CPUProfile string
+	// MemProfile, when set, is the prefix of one heap profile at the end of each measuring
+	// window (<prefix>-<phase>-<N>.heap.pprof), after a GC.
+	MemProfile string
 	// LoadPhaseRunner, when set, runs each load phase instead of this process: the bench
 	// command runs each in a fresh child process (RunLoadPhase there), so that phases do not
 	// inherit each other's garbage, leaked goroutines or resident memory. dataDir is the run's

@@ -105,9 +105,9 @@ func (r *runner) runScale(ctx context.Context, n int) (LoadPhase, error) {
 
 	// Every post takes its first sample in its first workflow task: wait for all of them, so
 	// that the window sees the steady state, not the starts' backlog.
-	for s.counter.metrics.Load() < int64(started) {
+	for s.counter.posts.Load() < int64(started) {
 		if time.Since(t) > 30*time.Minute {
-			return res, fmt.Errorf("scale N=%d: only %d of %d posts took their first sample in 30 minutes", n, s.counter.metrics.Load(), started)
+			return res, fmt.Errorf("scale N=%d: only %d of %d posts took their first sample in 30 minutes", n, s.counter.posts.Load(), started)
 		}
 		if err := sleep(ctx, time.Second); err != nil {
 			return res, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 
 	"go.temporal.io/sdk/client"
@@ -123,11 +124,14 @@ func (s *stack) stop() error {
 	return errors.Join(errs...)
 }
 
-// countingPlatform counts metrics reads: one per evaluation cycle that samples.
+// countingPlatform counts metrics reads (one per evaluation cycle that samples) and the posts
+// read at least once.
 type countingPlatform struct {
 	platform.Platform
 	metrics atomic.Int64
 	errors  atomic.Int64
+	seen    sync.Map // post ID → struct{}
+	posts   atomic.Int64
 }
 
 func (c *countingPlatform) Metrics(ctx context.Context, postID string) (domain.MetricsSample, error) {
@@ -136,6 +140,9 @@ func (c *countingPlatform) Metrics(ctx context.Context, postID string) (domain.M
 		c.errors.Add(1)
 	} else {
 		c.metrics.Add(1)
+		if _, loaded := c.seen.LoadOrStore(postID, struct{}{}); !loaded {
+			c.posts.Add(1)
+		}
 	}
 	return s, err
 }
