@@ -90,6 +90,8 @@ func (r *runner) runScale(ctx context.Context, n int) (LoadPhase, error) {
 		return res, err
 	}
 	r.progress("scale N=%d: the starter starts them from %s (--concurrency %d)", n, csv, sc.StarterConcurrency)
+	var startProfile string // the starts and their first workflow tasks get a profile of their own
+	stopStartProfile := r.startProfile(&startProfile, KindScale+"-start", n)
 	t := time.Now()
 	out, err := runStarter(ctx, bin.Starter(), s.ds.Server.HostPort(), csv, sc.StarterConcurrency)
 	sc.StarterSeconds = time.Since(t).Seconds()
@@ -114,6 +116,7 @@ func (r *runner) runScale(ctx context.Context, n int) (LoadPhase, error) {
 		}
 	}
 	sc.FirstSampledSeconds = time.Since(t).Seconds()
+	stopStartProfile()
 	r.progress("scale N=%d: every post took its first sample %.0fs after the starter began; warming up %s", n, sc.FirstSampledSeconds, o.Warmup)
 	if err := sleep(ctx, o.Warmup); err != nil {
 		return res, err
