@@ -469,7 +469,7 @@ func TestComposeDashboardsQueryExportedMetrics(t *testing.T) {
 	if resurgeBoard == nil {
 		t.Fatal("no dashboard with uid resurge")
 	}
-	for _, name := range []string{metrics.ActionsTotal, metrics.ArbiterDecisionsTotal, metrics.ArbiterLockActive, metrics.StagnationScore + "_bucket"} {
+	for _, name := range []string{metrics.ActionsTotal, metrics.ArbitrationDecisionsTotal, metrics.ArbiterLockActive, metrics.StagnationScore + "_bucket"} {
 		if !slices.ContainsFunc(resurgeBoard.exprs(), func(e string) bool { return slices.Contains(metricNameRE.FindAllString(e, -1), name) }) {
 			t.Errorf("the Resurge dashboard does not show %s", name)
 		}

@@ -101,10 +101,11 @@ func TestFaultLockUnderLoad(t *testing.T) {
 	// one of them acted after the release.
 	refused := faultcheck.LockRefusedKeys(decisions)
 	arbiterRefused := len(refused)
-	local, err := faultcheck.LocalLockRefusals(testContext(t, 5*time.Minute), fs.Client, ids)
+	received, err := faultcheck.ReceivedDecisions(testContext(t, 5*time.Minute), fs.Client, ids)
 	if err != nil {
 		t.Fatal(err)
 	}
+	local := received.LocalLockKeys
 	for k := range local {
 		refused[k] = true
 	}

@@ -76,7 +76,7 @@ func TestWorkerMetrics(t *testing.T) {
 	if int(got) != successes || len(s.Sim.Effects()) != successes {
 		t.Errorf("%s{status=success} = %v, the posts logged %d successes, the platform has %d effects", metrics.ActionsTotal, got, successes, len(s.Sim.Effects()))
 	}
-	if d := before.Sum(metrics.ArbiterDecisionsTotal, map[string]string{metrics.LabelDecision: string(domain.DecisionAllow)}); d < float64(successes) {
+	if d := before.Sum(metrics.ArbitrationDecisionsTotal, map[string]string{metrics.LabelDecision: string(domain.DecisionAllow), metrics.LabelSource: metrics.SourceArbiter}); d < float64(successes) {
 		t.Errorf("%v allow decisions for %d successful actions", d, successes)
 	}
 	for _, c := range []struct {
@@ -84,7 +84,7 @@ func TestWorkerMetrics(t *testing.T) {
 		labels map[string]string
 	}{
 		{metrics.ActionsTotal, map[string]string{metrics.LabelWorkflowType: "PostWorkflow"}},
-		{metrics.ArbiterDecisionsTotal, map[string]string{metrics.LabelWorkflowType: "ArbiterWorkflow"}},
+		{metrics.ArbitrationDecisionsTotal, map[string]string{metrics.LabelWorkflowType: "PostWorkflow"}},
 		{metrics.ArbiterLockActive, map[string]string{metrics.LabelWorkflowType: "ArbiterWorkflow"}},
 	} {
 		want := map[string]string{metrics.LabelNamespace: s.Server.Namespace(), metrics.LabelTaskQueue: workflows.TaskQueue}
@@ -146,7 +146,7 @@ func TestWorkerMetrics(t *testing.T) {
 		n := after.Sum(replayLatency, nil) - before.Sum(replayLatency, nil)
 		return n >= float64(len(posts)+1), fmt.Sprintf("%v replays", n)
 	})
-	for _, name := range []string{metrics.ActionsTotal, metrics.ArbiterDecisionsTotal, metrics.RejectedInputsTotal} {
+	for _, name := range []string{metrics.ActionsTotal, metrics.ArbitrationDecisionsTotal, metrics.RejectedInputsTotal} {
 		if b, a := before.Sum(name, nil), after.Sum(name, nil); a != b {
 			t.Errorf("%s went from %v to %v while the workflows only replayed", name, b, a)
 		}

@@ -64,8 +64,9 @@ func TestServedMetricsMatchTheCatalogue(t *testing.T) {
 	ActionFinished(post, domain.PlatformSim, "comment", "success")
 	ActionFinished(post, domain.PlatformSim, "comment", "success")
 	ActionFinished(post, domain.PlatformSim, "edit", "blocked")
-	ArbiterDecision(arbiter, "allow")
-	ArbiterDecision(arbiter, "lock")
+	ArbitrationDecision(post, "allow", SourceArbiter)
+	ArbitrationDecision(post, "lock", SourceArbiter)
+	ArbitrationDecision(post, "lock", SourceLockView)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 500_000_000, time.UTC)
 	ArbiterLock(arbiter, true, at)
 	RejectedInput(post, "metrics sample")
@@ -130,7 +131,9 @@ func TestServedMetricsMatchTheCatalogue(t *testing.T) {
 	}{
 		{ActionsTotal, map[string]string{LabelAction: "comment", LabelStatus: "success", LabelPlatform: "sim", LabelWorkflowType: "PostWorkflow"}, 2},
 		{ActionsTotal, map[string]string{LabelStatus: "blocked"}, 1},
-		{ArbiterDecisionsTotal, map[string]string{LabelDecision: "lock"}, 1},
+		{ArbitrationDecisionsTotal, map[string]string{LabelDecision: "lock"}, 2},
+		{ArbitrationDecisionsTotal, map[string]string{LabelDecision: "lock", LabelSource: SourceLockView, LabelWorkflowType: "PostWorkflow"}, 1},
+		{ArbitrationDecisionsTotal, map[string]string{LabelSource: SourceArbiter}, 2},
 		{ArbiterLockActive, nil, 1},
 		{ArbiterObservedTimestamp, nil, float64(at.UnixMilli()) / 1000},
 		{RejectedInputsTotal, map[string]string{LabelKind: "metrics_sample"}, 1},

@@ -26,9 +26,15 @@ const (
 	// ActionsTotal counts actions that reached their final status, by platform, action and
 	// status (workflow side, counted by the post workflow).
 	ActionsTotal = "resurge_actions_total"
-	// ArbiterDecisionsTotal counts the arbiter's answers by decision (workflow side, counted by
-	// the arbiter).
-	ArbiterDecisionsTotal = "resurge_arbiter_decisions_total"
+	// ArbitrationDecisionsTotal counts the answers the post workflows received to their
+	// arbitrations, by decision and by source: the arbiter, or the worker's lock view (a lock
+	// refused without asking the arbiter, see workflows.SafetyClient.LockViewTTL). Workflow
+	// side, counted by the post workflow once its Arbitrate activity has returned: unlike the
+	// arbiter's update handler, which runs again when its workflow task is thrown away (an
+	// aborted update), the post's task that takes the activity's result runs once, unless its
+	// worker dies before completing it. An arbitration that failed is not a decision and is not
+	// counted (the post records it blocked, in ActionsTotal).
+	ArbitrationDecisionsTotal = "resurge_arbitration_decisions_total"
 	// ArbiterLockActive is 1 while the arbiter's lock is on, 0 otherwise, as last seen by this
 	// worker (workflow side). Read it together with ArbiterObservedTimestamp: see there.
 	ArbiterLockActive = "resurge_arbiter_lock_active"
@@ -69,6 +75,7 @@ const (
 	LabelOperation = "operation" // Op* below
 	LabelCode      = "code"      // a platform error code (platform.Code*), or CodeCanceled
 	LabelReason    = "reason"    // ReasonTooManyUpdates, ReasonUpdateAborted
+	LabelSource    = "source"    // SourceArbiter, SourceLockView
 
 	// Labels the SDK adds to everything emitted from workflow code.
 	LabelNamespace    = "namespace"
@@ -90,6 +97,12 @@ const (
 const (
 	ReasonTooManyUpdates = "too_many_updates"
 	ReasonUpdateAborted  = "update_aborted"
+)
+
+// Values of LabelSource: who answered an arbitration.
+const (
+	SourceArbiter  = "arbiter"
+	SourceLockView = "lock_view"
 )
 
 // CodeCanceled is the error code of a platform call whose context was cancelled (the worker
@@ -136,8 +149,8 @@ func withSDKLabels(labels ...string) []string {
 var Catalogue = []Metric{
 	{ActionsTotal, TypeCounter, withSDKLabels(LabelPlatform, LabelAction, LabelStatus),
 		"Actions that reached their final status (success, failed, blocked, rejected, expired), counted by the post workflow.", true},
-	{ArbiterDecisionsTotal, TypeCounter, withSDKLabels(LabelDecision),
-		"Arbitration decisions (allow, deny, lock), counted by the arbiter.", true},
+	{ArbitrationDecisionsTotal, TypeCounter, withSDKLabels(LabelDecision, LabelSource),
+		"Arbitration decisions (allow, deny, lock) the post workflows received, by source (arbiter, lock_view), each counted once by the post.", true},
 	{ArbiterLockActive, TypeGauge, withSDKLabels(),
 		"1 while the arbiter's lock is on, as this worker last saw it; read with " + ArbiterObservedTimestamp + ".", true},
 	{ArbiterObservedTimestamp, TypeGauge, withSDKLabels(),

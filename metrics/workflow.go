@@ -18,9 +18,10 @@ func ActionFinished(h client.MetricsHandler, platform, action, status string) {
 		Counter(ActionsTotal).Inc(1)
 }
 
-// ArbiterDecision counts one arbitration decision (allow, deny, lock).
-func ArbiterDecision(h client.MetricsHandler, decision string) {
-	h.WithTags(map[string]string{LabelDecision: decision}).Counter(ArbiterDecisionsTotal).Inc(1)
+// ArbitrationDecision counts one arbitration decision (allow, deny, lock) a post received from
+// source (SourceArbiter, SourceLockView).
+func ArbitrationDecision(h client.MetricsHandler, decision, source string) {
+	h.WithTags(map[string]string{LabelDecision: decision, LabelSource: source}).Counter(ArbitrationDecisionsTotal).Inc(1)
 }
 
 // ArbiterLock records the arbiter's lock state as of its workflow time now.

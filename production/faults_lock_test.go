@@ -126,10 +126,11 @@ func TestFleetLockUnderLoad(t *testing.T) {
 	// after the release.
 	refusedKeys := faultcheck.LockRefusedKeys(decisions)
 	byArbiter := len(refusedKeys)
-	local, err := faultcheck.LocalLockRefusals(testContext(t, 5*time.Minute), top.Client, ids)
+	received, err := faultcheck.ReceivedDecisions(testContext(t, 5*time.Minute), top.Client, ids)
 	if err != nil {
 		t.Fatal(err)
 	}
+	local := received.LocalLockKeys
 	for k := range local {
 		refusedKeys[k] = true
 	}
@@ -153,7 +154,7 @@ func TestFleetLockUnderLoad(t *testing.T) {
 	}
 	stopProgress()
 	limited := inFlightRefusals(t, top)
-	checkMetricsAgainstPlatform(t, top, final, decisions)
+	checkMetricsAgainstPlatform(t, top, final, decisions, received)
 	checkToken(t, top)
 	t.Logf("%d keys refused by the lock, all acted after the release; %d effects, %d decisions, %d failed arbitrations; %s",
 		refused, len(final), len(decisions), failed, limited)

@@ -34,9 +34,11 @@ func sumOver(fams []metrics.Families, name string, match map[string]string) floa
 }
 
 // checkMetricsAgainstPlatform compares Resurge's counters, summed over the fleet's workers,
-// with what the platform and the arbiter's history recorded. It holds exactly only when no
-// worker process died or restarted during the test: a counter lives in its process.
-func checkMetricsAgainstPlatform(t *testing.T, top *Topology, effects []sim.Effect, decisions []faultcheck.Decision) {
+// with what the platform, the posts' histories and the arbiter's history recorded: the
+// actions with the platform's effects, the decisions by source with those the posts received,
+// and the arbiter's with its own history. It holds exactly only when no worker process died or
+// restarted during the test: a counter lives in its process.
+func checkMetricsAgainstPlatform(t *testing.T, top *Topology, effects []sim.Effect, decisions []faultcheck.Decision, received faultcheck.Received) {
 	t.Helper()
 	// The SDK's half reaches the registry every metrics.ReportInterval; Resurge's at once.
 	time.Sleep(2 * metrics.ReportInterval)
@@ -55,11 +57,24 @@ func checkMetricsAgainstPlatform(t *testing.T, top *Topology, effects []sim.Effe
 	for _, d := range decisions {
 		byDecision[d.Decision]++
 	}
+	counted := map[string]float64{}
 	for _, d := range []domain.Decision{domain.DecisionAllow, domain.DecisionDeny, domain.DecisionLock} {
-		got := sumOver(fams, metrics.ArbiterDecisionsTotal, map[string]string{metrics.LabelDecision: string(d)})
-		if int(got) != byDecision[d] {
-			t.Errorf("%s{decision=%q} summed over the workers is %v; the arbiter's history has %d", metrics.ArbiterDecisionsTotal, d, got, byDecision[d])
+		for _, local := range []bool{false, true} {
+			source := metrics.SourceArbiter
+			if local {
+				source = metrics.SourceLockView
+			}
+			got := sumOver(fams, metrics.ArbitrationDecisionsTotal, map[string]string{metrics.LabelDecision: string(d), metrics.LabelSource: source})
+			counted[string(d)+"/"+source] = got
+			if want := received.Counts[faultcheck.ReceivedDecision{Local: local, Decision: d}]; int(got) != want {
+				t.Errorf("%s{decision=%q,source=%q} summed over the workers is %v; the posts' histories received %d", metrics.ArbitrationDecisionsTotal, d, source, got, want)
+			}
+			// Every decision the arbiter made reached a post (none of this suite's arbitrations
+			// fails, and nothing else asks the arbiter).
+			if !local && int(got) != byDecision[d] {
+				t.Errorf("%s{decision=%q,source=%q} summed over the workers is %v; the arbiter's history has %d", metrics.ArbitrationDecisionsTotal, d, source, got, byDecision[d])
+			}
 		}
 	}
-	t.Logf("metrics of %d workers match the platform (%v) and the arbiter's history (%v)", len(fams), kinds, byDecision)
+	t.Logf("metrics of %d workers match the platform (%v), the posts' histories and the arbiter's (%v): decisions %v", len(fams), kinds, byDecision, counted)
 }

@@ -76,5 +76,9 @@ func TestTopologyRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkMetricsAgainstPlatform(t, top, effects, decisions)
+	received, err := faultcheck.ReceivedDecisions(t.Context(), top.Client, []string{post.Post.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkMetricsAgainstPlatform(t, top, effects, decisions, received)
 }

@@ -232,8 +232,9 @@ func (a *arbiter) arbitrate(ctx workflow.Context, req domain.ArbitrationRequest)
 	a.updates++
 	now := workflow.Now(ctx)
 	a.pruneAllowed(now)
+	// The decision is counted by the post that receives it (countDecision), not here: this
+	// handler runs again whenever the server throws its workflow task away.
 	d := domain.Arbitrate(a.in.Policy, a.view(), req, now)
-	countDecision(ctx, d.Decision)
 	switch {
 	case !req.IsAutonomous():
 		// A person's action (approved, or an operator's own): counted apart, and never in the

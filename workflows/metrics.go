@@ -23,9 +23,17 @@ func (a *arbiter) reportLockState(ctx workflow.Context) {
 	metrics.ArbiterLock(workflow.GetMetricsHandler(ctx), a.c.Lock.Active, workflow.Now(ctx))
 }
 
-// countDecision counts one of the arbiter's answers.
-func countDecision(ctx workflow.Context, d domain.Decision) {
-	metrics.ArbiterDecision(workflow.GetMetricsHandler(ctx), string(d))
+// countDecision counts an answer the post received to its arbitration, from the arbiter or
+// from its worker's lock view. It is counted here rather than in the arbiter's update handler:
+// a handler runs again when the server throws its workflow task away (updates aborted or
+// refused under load), which counted decisions twice; the post's task that takes the
+// Arbitrate activity's result is an ordinary one, completed once.
+func countDecision(ctx workflow.Context, d domain.ArbitrationDecision) {
+	source := metrics.SourceArbiter
+	if d.Local {
+		source = metrics.SourceLockView
+	}
+	metrics.ArbitrationDecision(workflow.GetMetricsHandler(ctx), string(d.Decision), source)
 }
 
 // countRejected counts an input a workflow refused and recorded.

@@ -90,6 +90,9 @@ func TestPostMetrics(t *testing.T) {
 		{metrics.ActionsTotal, map[string]string{metrics.LabelAction: thread, metrics.LabelStatus: "failed"}, 1},
 		{metrics.ActionsTotal, map[string]string{metrics.LabelAction: thread, metrics.LabelStatus: "success"}, 1},
 		{metrics.ActionsTotal, nil, 2},
+		// Both attempts were allowed by the arbiter, and counted by the post.
+		{metrics.ArbitrationDecisionsTotal, map[string]string{metrics.LabelDecision: "allow", metrics.LabelSource: metrics.SourceArbiter}, 2},
+		{metrics.ArbitrationDecisionsTotal, nil, 2},
 		{metrics.RejectedInputsTotal, map[string]string{metrics.LabelKind: "metrics_sample"}, 1},
 		{metrics.PlatformCallErrorsTotal, map[string]string{metrics.LabelOperation: metrics.OpThread, metrics.LabelCode: platform.CodeBadRequest}, 1},
 		{metrics.PlatformCallErrorsTotal, nil, 1},
@@ -103,8 +106,45 @@ func TestPostMetrics(t *testing.T) {
 	}
 }
 
-// TestArbiterMetrics: decisions by decision, the lock gauge with the arbiter time it was seen
-// at, and a rejected release.
+// TestPostCountsDecisionsBySource: the post counts each answer it receives once, by decision
+// and by who answered: a lock from the worker's lock view (Local) as lock_view, the arbiter's
+// answers as arbiter.
+func TestPostCountsDecisionsBySource(t *testing.T) {
+	reg, scrape := servedRegistry(t)
+	p := newMeteredPostTest(t, testStart, stalling(testStart), nil, reg)
+	answers := []domain.ArbitrationDecision{
+		{Decision: domain.DecisionLock, LockActive: true, Local: true, Reasons: []string{"existing lock state is active (answered by this worker)"}},
+		{Decision: domain.DecisionLock, LockActive: true, Reasons: []string{"existing lock state is active"}},
+		{Decision: domain.DecisionDeny, Reasons: []string{"global budget exceeded"}},
+	}
+	p.safety.decide = func(req domain.ArbitrationRequest) domain.ArbitrationDecision {
+		d := domain.ArbitrationDecision{Decision: domain.DecisionAllow, Reasons: []string{"no policy violations detected"}}
+		if len(answers) > 0 {
+			d, answers = answers[0], answers[1:]
+		}
+		d.At = req.At
+		return d
+	}
+	p.stopAfter(2 * time.Hour)
+	sum := p.run(PostInput{Post: testPost(), Config: domain.DefaultConfig()})
+	reqs, _, _ := p.safety.snapshot()
+	if len(reqs) < 4 || len(sum.Actions) == 0 {
+		t.Fatalf("%d arbitrations, actions %+v: want the three refusals and an allow", len(reqs), sum.Actions)
+	}
+	decision := func(d, source string) map[string]string {
+		return map[string]string{metrics.LabelDecision: d, metrics.LabelSource: source}
+	}
+	checkSums(t, scrape(), []wantSum{
+		{metrics.ArbitrationDecisionsTotal, decision("lock", metrics.SourceLockView), 1},
+		{metrics.ArbitrationDecisionsTotal, decision("lock", metrics.SourceArbiter), 1},
+		{metrics.ArbitrationDecisionsTotal, decision("deny", metrics.SourceArbiter), 1},
+		{metrics.ArbitrationDecisionsTotal, decision("allow", metrics.SourceArbiter), float64(len(reqs) - 3)},
+		{metrics.ArbitrationDecisionsTotal, nil, float64(len(reqs))},
+	})
+}
+
+// TestArbiterMetrics: the lock gauge with the arbiter time it was seen at, and a rejected
+// release. The arbiter counts no decisions itself (the posts that receive them do).
 func TestArbiterMetrics(t *testing.T) {
 	reg, scrape := servedRegistry(t)
 	a := newMeteredArbiterTest(t, reg)
@@ -124,9 +164,11 @@ func TestArbiterMetrics(t *testing.T) {
 	a.env.ExecuteWorkflow(ArbiterWorkflow, ArbiterInput{Policy: domain.DefaultSafetyPolicy()})
 
 	seconds := func(d time.Duration) float64 { return float64(testStart.Add(d).UnixMilli()) / 1000 }
+	if len(a.decisions) != 2 {
+		t.Fatalf("decisions %+v, want the allow and the lock", a.decisions)
+	}
 	checkSums(t, locked, []wantSum{
-		{metrics.ArbiterDecisionsTotal, map[string]string{metrics.LabelDecision: "allow"}, 1},
-		{metrics.ArbiterDecisionsTotal, map[string]string{metrics.LabelDecision: "lock"}, 1},
+		{metrics.ArbitrationDecisionsTotal, nil, 0},
 		{metrics.ArbiterLockActive, nil, 1},
 		{metrics.ArbiterObservedTimestamp, nil, seconds(3 * time.Minute)},
 	})
@@ -134,6 +176,5 @@ func TestArbiterMetrics(t *testing.T) {
 		{metrics.ArbiterLockActive, nil, 0},
 		{metrics.ArbiterObservedTimestamp, nil, seconds(6 * time.Minute)},
 		{metrics.RejectedInputsTotal, map[string]string{metrics.LabelKind: "release_lock_signal"}, 1},
-		{metrics.ArbiterDecisionsTotal, nil, 2},
 	})
 }

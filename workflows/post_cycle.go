@@ -288,7 +288,8 @@ func (w *postWorkflow) texts(a domain.ActionType) []string {
 }
 
 // askPermission asks the safety arbiter whether the action may run. When the arbiter cannot be
-// reached (after bounded retries) the answer is deny: no permission, no action.
+// reached (after bounded retries) the answer is deny: no permission, no action. A decision
+// received is counted (countDecision); a failed arbitration is not a decision.
 func (w *postWorkflow) askPermission(ctx workflow.Context, req domain.ArbitrationRequest) domain.ArbitrationDecision {
 	var d domain.ArbitrationDecision
 	opts := safetyActivityOptions(fmt.Sprintf("ask the arbiter: %s on %s", req.Action, req.PostID))
@@ -299,6 +300,7 @@ func (w *postWorkflow) askPermission(ctx workflow.Context, req domain.Arbitratio
 			Reasons: []string{"arbitration failed, not acting: " + err.Error()},
 		}
 	}
+	countDecision(ctx, d)
 	return d
 }
 

@@ -88,18 +88,18 @@ type Decision struct {
 	domain.ArbitrationDecision
 }
 
-// ArbiterDecisions reads every arbitrate update the arbiter completed, in every run (it
-// continues as new), oldest first.
-func ArbiterDecisions(ctx context.Context, c client.Client) ([]Decision, error) {
+// RunHistories reads the events of every run of a workflow, following continue-as-new back
+// from the latest run, oldest run first.
+func RunHistories(ctx context.Context, c client.Client, id string) ([][]*historypb.HistoryEvent, error) {
 	var runs [][]*historypb.HistoryEvent
 	run := ""
 	for {
 		var events []*historypb.HistoryEvent
-		iter := c.GetWorkflowHistory(ctx, workflows.ArbiterWorkflowID, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		iter := c.GetWorkflowHistory(ctx, id, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for iter.HasNext() {
 			ev, err := iter.Next()
 			if err != nil {
-				return nil, fmt.Errorf("arbiter history: %w", err)
+				return nil, err
 			}
 			events = append(events, ev)
 		}
@@ -114,6 +114,16 @@ func ArbiterDecisions(ctx context.Context, c client.Client) ([]Decision, error) 
 		run = prev
 	}
 	slices.Reverse(runs)
+	return runs, nil
+}
+
+// ArbiterDecisions reads every arbitrate update the arbiter completed, in every run (it
+// continues as new), oldest first.
+func ArbiterDecisions(ctx context.Context, c client.Client) ([]Decision, error) {
+	runs, err := RunHistories(ctx, c, workflows.ArbiterWorkflowID)
+	if err != nil {
+		return nil, fmt.Errorf("arbiter history: %w", err)
+	}
 	dc := converter.GetDefaultDataConverter()
 	var out []Decision
 	for _, events := range runs {

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
@@ -100,29 +99,47 @@ func LockRefusedKeys(decisions []Decision) map[string]bool {
 	return refused
 }
 
-// LocalLockRefusals reads the posts' histories for the arbitrations a worker refused from its
-// lock view (a lock decision marked local, which never reached the arbiter), by idempotency
-// key.
-func LocalLockRefusals(ctx context.Context, c client.Client, ids []string) (map[string]bool, error) {
+// Received are the arbitration decisions the posts received, as their histories recorded
+// the results of their Arbitrate activities (every run).
+type Received struct {
+	// LocalLockKeys are the keys a worker refused from its lock view (a lock decision marked
+	// local, which never reached the arbiter).
+	LocalLockKeys map[string]bool
+	// Counts are the decisions received, by who answered and what.
+	Counts map[ReceivedDecision]int
+}
+
+// ReceivedDecision is one kind of decision a post received: Local when a worker's lock view
+// answered it, else the arbiter.
+type ReceivedDecision struct {
+	Local    bool
+	Decision domain.Decision
+}
+
+// ReceivedDecisions reads the posts' histories for the decisions they received.
+func ReceivedDecisions(ctx context.Context, c client.Client, ids []string) (Received, error) {
 	dc := converter.GetDefaultDataConverter()
 	var mu sync.Mutex
-	keys := map[string]bool{}
+	out := Received{LocalLockKeys: map[string]bool{}, Counts: map[ReceivedDecision]int{}}
 	errs := Parallel(len(ids), 8, func(i int) error {
-		iter := c.GetWorkflowHistory(ctx, workflows.PostWorkflowID(ids[i]), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		requests := map[int64]string{} // scheduled event ID → key
-		for iter.HasNext() {
-			ev, err := iter.Next()
-			if err != nil {
-				return err
-			}
-			if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == "Arbitrate" {
-				var req domain.ArbitrationRequest
-				if err := dc.FromPayloads(a.GetInput(), &req); err != nil {
-					return err
+		runs, err := RunHistories(ctx, c, workflows.PostWorkflowID(ids[i]))
+		if err != nil {
+			return err
+		}
+		for _, events := range runs {
+			requests := map[int64]string{} // scheduled event ID → key
+			for _, ev := range events {
+				if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == "Arbitrate" {
+					var req domain.ArbitrationRequest
+					if err := dc.FromPayloads(a.GetInput(), &req); err != nil {
+						return err
+					}
+					requests[ev.GetEventId()] = req.Key
 				}
-				requests[ev.GetEventId()] = req.Key
-			}
-			if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
+				a := ev.GetActivityTaskCompletedEventAttributes()
+				if a == nil {
+					continue
+				}
 				key, ok := requests[a.GetScheduledEventId()]
 				if !ok {
 					continue
@@ -131,21 +148,22 @@ func LocalLockRefusals(ctx context.Context, c client.Client, ids []string) (map[
 				if err := dc.FromPayloads(a.GetResult(), &d); err != nil {
 					return err
 				}
+				mu.Lock()
+				out.Counts[ReceivedDecision{Local: d.Local, Decision: d.Decision}]++
 				if d.Local && d.Decision == domain.DecisionLock {
-					mu.Lock()
-					keys[key] = true
-					mu.Unlock()
+					out.LocalLockKeys[key] = true
 				}
+				mu.Unlock()
 			}
 		}
 		return nil
 	})
 	for i, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("history of %s: %w", ids[i], err)
+			return Received{}, fmt.Errorf("history of %s: %w", ids[i], err)
 		}
 	}
-	return keys, nil
+	return out, nil
 }
 
 // CheckRefusedResumed checks that every refused key has exactly one effect, made no earlier
