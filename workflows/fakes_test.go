@@ -61,7 +61,7 @@ type fakePlatform struct {
 	effects        map[string]int // key -> effects created
 	calls          []actionCall
 	reads          []time.Time // metrics reads
-	quoted         []string // texts of quotes
+	quoted         []string    // texts of quotes
 }
 
 type actionCall struct {

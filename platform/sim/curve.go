@@ -132,7 +132,9 @@ const maxSimElapsed = 100 * 365 * 24 * time.Hour
 // after returns the counters elapsed simulated time after a curve started at base.
 func (c Curve) after(base Counters, p profile, elapsed time.Duration) Counters {
 	elapsed = min(max(elapsed, 0), maxSimElapsed)
-	impressions := func(d time.Duration) int64 { return p.impressionsPerMinute * d.Milliseconds() / time.Minute.Milliseconds() }
+	impressions := func(d time.Duration) int64 {
+		return p.impressionsPerMinute * d.Milliseconds() / time.Minute.Milliseconds()
+	}
 	newImpressions := impressions(elapsed)
 	out := Counters{
 		Impressions: base.Impressions + newImpressions,
