@@ -220,6 +220,12 @@ type recordJSON struct {
 	ErrorCode   *string         `json:"error_code"`
 	FinishedAt  string          `json:"finished_at"`
 	Reasons     []string        `json:"reasons"`
+	// A person's action (Resurge's own fields): kept, so a record read back is the record
+	// written.
+	Autonomous *bool  `json:"autonomous"`
+	Operator   string `json:"operator"`
+	Reason     string `json:"reason"`
+	RequestID  string `json:"request_id"`
 }
 
 // DecodeRecord parses one record of the reference executor's persisted history (and the extra
@@ -238,6 +244,11 @@ func DecodeRecord(i int, data []byte) (ActionRecord, error) {
 		Status:   ActionStatus(raw.Status),
 		Attempts: 1,
 		Reasons:  raw.Reasons,
+
+		Autonomous: raw.Autonomous,
+		Operator:   raw.Operator,
+		Reason:     raw.Reason,
+		RequestID:  raw.RequestID,
 	}
 	if raw.Attempts != nil {
 		r.Attempts = *raw.Attempts

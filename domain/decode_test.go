@@ -184,6 +184,32 @@ func TestDecodeRecordResurgeFields(t *testing.T) {
 	wantFieldErr(t, err, "log[4].finished_at")
 }
 
+// TestDecodeRecordPersonsAction: a record of an operator's action keeps who did it and why
+// when read back (it used to come back autonomous, its operator dropped), and a record
+// marshalled by Resurge decodes to itself.
+func TestDecodeRecordPersonsAction(t *testing.T) {
+	want := ActionRecord{
+		Key: keyP1Comment1, PostID: "p1", Action: ActionComment, Tier: Tier1, Status: StatusSuccess, Attempts: 1,
+		InitiatedAt: time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC), FinishedAt: time.Date(2026, 11, 25, 11, 0, 2, 0, time.UTC),
+		Autonomous: NotAutonomous(), Operator: "ana", Reason: "answering a question", RequestID: "req-7",
+	}
+	data, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeRecord(0, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.IsAutonomous() || got.Operator != want.Operator || got.Reason != want.Reason || got.RequestID != want.RequestID {
+		t.Fatalf("got %+v, want the operator's fields of %+v", got, want)
+	}
+	auto, err := DecodeRecord(0, []byte(strings.Replace(string(data), `"autonomous":false`, `"autonomous":true`, 1)))
+	if err != nil || !auto.IsAutonomous() {
+		t.Fatalf("autonomous true: %+v, %v", auto, err)
+	}
+}
+
 // requestJSON builds a dry-run request in the documented shape.
 func requestJSON(now string, samples []string, log json.RawMessage, config string) []byte {
 	var b strings.Builder
