@@ -105,6 +105,15 @@ const (
 	SourceLockView = "lock_view"
 )
 
+// DecisionSource is the LabelSource of a decision: SourceLockView when the worker's lock view
+// answered it (domain.ArbitrationDecision.Local), else SourceArbiter.
+func DecisionSource(local bool) string {
+	if local {
+		return SourceLockView
+	}
+	return SourceArbiter
+}
+
 // CodeCanceled is the error code of a platform call whose context was cancelled (the worker
 // stopping, or the activity timing out) before the platform answered.
 const CodeCanceled = "canceled"

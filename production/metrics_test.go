@@ -60,10 +60,7 @@ func checkMetricsAgainstPlatform(t *testing.T, top *Topology, effects []sim.Effe
 	counted := map[string]float64{}
 	for _, d := range []domain.Decision{domain.DecisionAllow, domain.DecisionDeny, domain.DecisionLock} {
 		for _, local := range []bool{false, true} {
-			source := metrics.SourceArbiter
-			if local {
-				source = metrics.SourceLockView
-			}
+			source := metrics.DecisionSource(local)
 			got := sumOver(fams, metrics.ArbitrationDecisionsTotal, map[string]string{metrics.LabelDecision: string(d), metrics.LabelSource: source})
 			counted[string(d)+"/"+source] = got
 			if want := received.Counts[faultcheck.ReceivedDecision{Local: local, Decision: d}]; int(got) != want {

@@ -29,11 +29,7 @@ func (a *arbiter) reportLockState(ctx workflow.Context) {
 // refused under load), which counted decisions twice; the post's task that takes the
 // Arbitrate activity's result is an ordinary one, completed once.
 func countDecision(ctx workflow.Context, d domain.ArbitrationDecision) {
-	source := metrics.SourceArbiter
-	if d.Local {
-		source = metrics.SourceLockView
-	}
-	metrics.ArbitrationDecision(workflow.GetMetricsHandler(ctx), string(d.Decision), source)
+	metrics.ArbitrationDecision(workflow.GetMetricsHandler(ctx), string(d.Decision), metrics.DecisionSource(d.Local))
 }
 
 // countRejected counts an input a workflow refused and recorded.
