@@ -28,8 +28,8 @@ const EnvAlertWebhookURL = "RESURGE_ALERT_WEBHOOK_URL"
 // it sends the policy to the running arbiter.
 const EnvSafetyPolicyFile = "RESURGE_SAFETY_POLICY_FILE"
 
-// EnvArbitrationsInFlight bounds the worker's arbitrations in flight (default
-// workflows.MaxArbitrationsInFlight). The server takes at most 10 updates in flight per
+// EnvArbitrationsInFlight bounds the worker's arbitrate-batch updates in flight (default
+// workflows.MaxArbitrationsInFlight, 2). The server takes at most 10 updates in flight per
 // workflow: with N workers, N x this above 10 makes the server turn arbitrations away, and
 // they are retried (README "The arbiter").
 const EnvArbitrationsInFlight = "RESURGE_ARBITRATIONS_IN_FLIGHT"

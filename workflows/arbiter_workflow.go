@@ -37,6 +37,8 @@ type arbiter struct {
 	releaseCh workflow.ReceiveChannel
 	healthCh  workflow.ReceiveChannel
 	policyCh  workflow.ReceiveChannel
+	// answered holds this run's batch members' decisions by ID (see arbitrateBatch).
+	answered map[string]domain.ArbitrationDecision
 }
 
 func newArbiter(in ArbiterInput) *arbiter {
@@ -66,6 +68,15 @@ func (a *arbiter) setup(ctx workflow.Context) error {
 			return domain.ValidateArbitrationRequest(req)
 		},
 		Description: "Decide allow / deny / lock for a proposed action",
+	}); err != nil {
+		return err
+	}
+	// Registering a handler adds no event, so histories from before batches replay unchanged.
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateArbitrateBatch, a.arbitrateBatch, workflow.UpdateHandlerOptions{
+		Validator: func(_ workflow.Context, b ArbitrationBatch) error {
+			return b.validate()
+		},
+		Description: descArbitrateBatch,
 	}); err != nil {
 		return err
 	}
@@ -229,6 +240,13 @@ func (a *arbiter) rejectSignal(ctx workflow.Context, what string, err error) {
 // requests reach the workflow, each after every signal received so far.
 func (a *arbiter) arbitrate(ctx workflow.Context, req domain.ArbitrationRequest) (domain.ArbitrationDecision, error) {
 	a.drainSignals(ctx)
+	d := a.decide(ctx, req)
+	a.updateUI(ctx)
+	return d, nil
+}
+
+// decide decides one request and records it; the caller has drained the signals.
+func (a *arbiter) decide(ctx workflow.Context, req domain.ArbitrationRequest) domain.ArbitrationDecision {
 	a.updates++
 	now := workflow.Now(ctx)
 	a.pruneAllowed(now)
@@ -269,8 +287,7 @@ func (a *arbiter) arbitrate(ctx workflow.Context, req domain.ArbitrationRequest)
 	if len(a.c.Recent) > maxRecentDecisions {
 		a.c.Recent = a.c.Recent[len(a.c.Recent)-maxRecentDecisions:]
 	}
-	a.updateUI(ctx)
-	return d, nil
+	return d
 }
 
 func (a *arbiter) view() domain.ArbiterView {

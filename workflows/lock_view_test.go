@@ -13,14 +13,17 @@ import (
 	"resurge/domain"
 )
 
-// arbiterClient answers every arbitrate update with answer(request), after gate (if set)
-// lets it through, and counts the updates and how many were in flight at most.
+// arbiterClient answers every arbitrate-batch update with answer(request) for each request,
+// after gate (if set) lets it through, and counts the updates, the requests they carried and
+// how many updates were in flight at most.
 type arbiterClient struct {
 	client.Client
 	mu             sync.Mutex
 	answer         func(domain.ArbitrationRequest) (domain.ArbitrationDecision, error)
 	gate           chan struct{}
 	updates        int
+	batches        []int // each batch's size
+	requests       int   // the requests the batches carried
 	inFlight, peak int
 }
 
@@ -29,8 +32,17 @@ func (c *arbiterClient) NewWithStartWorkflowOperation(client.StartWorkflowOption
 }
 
 func (c *arbiterClient) UpdateWithStartWorkflow(ctx context.Context, o client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	if o.UpdateOptions.UpdateName != UpdateArbitrateBatch {
+		return nil, errors.New("unexpected update " + o.UpdateOptions.UpdateName)
+	}
+	b := o.UpdateOptions.Args[0].(ArbitrationBatch)
+	if err := b.validate(); err != nil {
+		return nil, err
+	}
 	c.mu.Lock()
 	c.updates++
+	c.batches = append(c.batches, len(b.Requests))
+	c.requests += len(b.Requests)
 	c.inFlight++
 	c.peak = max(c.peak, c.inFlight)
 	answer, gate := c.answer, c.gate
@@ -47,17 +59,22 @@ func (c *arbiterClient) UpdateWithStartWorkflow(ctx context.Context, o client.Up
 			return nil, ctx.Err()
 		}
 	}
-	d, err := answer(o.UpdateOptions.Args[0].(domain.ArbitrationRequest))
-	if err != nil {
-		return nil, err
+	var out ArbitrationBatchResult
+	for i, r := range b.Requests {
+		d, err := answer(r)
+		if err != nil {
+			return nil, err
+		}
+		out.Decisions = append(out.Decisions, BatchDecision{ID: b.IDs[i], Decision: d})
 	}
-	return decisionHandle{d}, nil
+	return batchHandle{out}, nil
 }
 
+// count is how many requests reached the arbiter (updates carry batches of them).
 func (c *arbiterClient) count() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.updates
+	return c.requests
 }
 
 func (c *arbiterClient) set(answer func(domain.ArbitrationRequest) (domain.ArbitrationDecision, error)) {
@@ -66,13 +83,13 @@ func (c *arbiterClient) set(answer func(domain.ArbitrationRequest) (domain.Arbit
 	c.mu.Unlock()
 }
 
-type decisionHandle struct{ d domain.ArbitrationDecision }
+type batchHandle struct{ r ArbitrationBatchResult }
 
-func (decisionHandle) WorkflowID() string { return ArbiterWorkflowID }
-func (decisionHandle) RunID() string      { return "" }
-func (decisionHandle) UpdateID() string   { return "" }
-func (h decisionHandle) Get(_ context.Context, v any) error {
-	*(v.(*domain.ArbitrationDecision)) = h.d
+func (batchHandle) WorkflowID() string { return ArbiterWorkflowID }
+func (batchHandle) RunID() string      { return "" }
+func (batchHandle) UpdateID() string   { return "" }
+func (h batchHandle) Get(_ context.Context, v any) error {
+	*(v.(*ArbitrationBatchResult)) = h.r
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"resurge/activities"
 	"resurge/domain"
@@ -26,39 +27,44 @@ type SafetyClient struct {
 	// A person's request (not autonomous) always goes to the arbiter, which lets it pass the
 	// lock. Zero asks the arbiter every time. Workers use DefaultLockViewTTL.
 	LockViewTTL time.Duration
-	// MaxInFlight bounds this client's arbitrations in flight (0: MaxArbitrationsInFlight).
+	// MaxInFlight bounds this client's arbitrate-batch updates in flight (0: MaxArbitrationsInFlight).
 	MaxInFlight int
 
 	// slots bounds this client's arbitrations in flight (see MaxArbitrationsInFlight).
 	slotsOnce sync.Once
 	slots     chan struct{}
+	queue     arbitrationQueue
 	view      lockView
 	stats     arbitrationCounters
 }
 
 // ArbitrationStats count what one SafetyClient's arbitrations did since it was made.
 type ArbitrationStats struct {
-	// Updates are the arbitrate updates sent to the arbiter (answered or not).
+	// Updates are the arbitrate-batch updates sent to the arbiter (answered or not), and
+	// Batched the requests they carried.
 	Updates int64 `json:"updates"`
+	Batched int64 `json:"batched"`
 	// LocalLocks are the arbitrations refused from the lock view, without an update.
 	LocalLocks int64 `json:"local_locks"`
 	// ArbiterLocks are lock answers from the arbiter.
 	ArbiterLocks int64 `json:"arbiter_locks"`
 }
 
-type arbitrationCounters struct{ updates, localLocks, arbiterLocks atomic.Int64 }
+type arbitrationCounters struct{ updates, batched, localLocks, arbiterLocks atomic.Int64 }
 
 // Stats returns the client's arbitration counters.
 func (s *SafetyClient) Stats() ArbitrationStats {
-	return ArbitrationStats{Updates: s.stats.updates.Load(), LocalLocks: s.stats.localLocks.Load(), ArbiterLocks: s.stats.arbiterLocks.Load()}
+	return ArbitrationStats{Updates: s.stats.updates.Load(), Batched: s.stats.batched.Load(), LocalLocks: s.stats.localLocks.Load(), ArbiterLocks: s.stats.arbiterLocks.Load()}
 }
 
-// MaxArbitrationsInFlight is how many arbitrate updates one SafetyClient (one worker) has in
-// flight at most. The server takes at most 10 updates in flight per workflow and answers the
-// rest "too many updates"; when many posts become eligible at once, the extra ones wait here
-// for a slot instead of retrying against the singleton arbiter, whose update-driven workflow
-// tasks were seen to fail for minutes under such a burst on a busy 2-core machine.
-const MaxArbitrationsInFlight = 8
+// MaxArbitrationsInFlight is how many arbitrate-batch updates one SafetyClient (one worker) has
+// in flight at most. The server takes at most 10 updates in flight per workflow and answers the
+// rest "too many updates"; when many posts become eligible at once, the extra ones wait here and
+// go together in the next batch instead of retrying against the singleton arbiter, whose
+// update-driven workflow tasks were seen to fail for minutes under such a burst on a busy
+// 2-core machine. Two keep one batch filling while the other is answered, and let five workers
+// share the server's 10 without configuration (RESURGE_ARBITRATIONS_IN_FLIGHT).
+const MaxArbitrationsInFlight = 2
 
 var _ activities.SafetyGateway = (*SafetyClient)(nil)
 
@@ -109,11 +115,17 @@ func (s *SafetyClient) Arbitrate(ctx context.Context, req domain.ArbitrationRequ
 	}
 }
 
-// arbitrate sends the update once it has a slot. With the lock view (viewed), a request that
-// waited for its slot while a lock answer arrived is refused from the view instead (the probe
-// asks whatever the view says), and the answer updates the view before the slot is freed.
+// arbitrate queues the request and waits for its answer. Whoever holds a free slot sends the
+// requests queued so far (up to MaxArbitrationBatch) as one arbitrate-batch update, so that a
+// burst of eligible posts costs the arbiter a few updates instead of one each. With the lock
+// view (viewed), a request that waited while a lock answer arrived is refused from the view
+// instead (the probe asks whatever the view says), and the answers update the view before
+// anyone waiting on them is told.
 func (s *SafetyClient) arbitrate(ctx context.Context, req domain.ArbitrationRequest, viewed, probe bool) (domain.ArbitrationDecision, error) {
-	var d domain.ArbitrationDecision
+	if err := domain.ValidateArbitrationRequest(req); err != nil {
+		// What the arbiter's validator would answer, without asking it.
+		return domain.ArbitrationDecision{}, temporal.NewNonRetryableApplicationError(err.Error(), "invalid_request", err)
+	}
 	s.slotsOnce.Do(func() {
 		n := s.MaxInFlight
 		if n <= 0 {
@@ -121,39 +133,108 @@ func (s *SafetyClient) arbitrate(ctx context.Context, req domain.ArbitrationRequ
 		}
 		s.slots = make(chan struct{}, n)
 	})
-	select {
-	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
-	case <-ctx.Done():
-		return d, ctx.Err()
-	}
-	if viewed && !probe {
-		if local, ok := s.view.fresh(req, s.LockViewTTL, time.Now()); ok {
-			s.stats.localLocks.Add(1)
-			return local, nil
+	w := &queuedArbitration{req: req, id: ArbitrationID(req), viewed: viewed, probe: probe, done: make(chan arbitrationAnswer, 1)}
+	s.queue.push(w)
+	for {
+		slots := s.slots
+		select {
+		case r := <-w.done:
+			return r.d, r.err
+		default:
+			if !s.queue.has(w) {
+				slots = nil // in another caller's batch: only its answer is awaited
+			}
 		}
+		select {
+		case r := <-w.done:
+			return r.d, r.err
+		case slots <- struct{}{}:
+			s.sendQueued(ctx, w)
+			<-s.slots
+		case <-ctx.Done():
+			// Taken into a batch already or not, nobody waits for the answer now (done is
+			// buffered, so the sender does not block on it).
+			s.queue.remove(w)
+			return domain.ArbitrationDecision{}, ctx.Err()
+		}
+	}
+}
+
+// sendQueued sends the queued requests, oldest first and a batch at a time (the caller holds
+// a slot), until own is answered or none is left: a caller does not go on working for the
+// others, who take the slot when it is freed. Requests the lock view refuses meanwhile are
+// answered from it.
+func (s *SafetyClient) sendQueued(ctx context.Context, own *queuedArbitration) {
+	for len(own.done) == 0 {
+		batch := s.queue.take(MaxArbitrationBatch, func(w *queuedArbitration) bool {
+			if !w.viewed || w.probe {
+				return false
+			}
+			local, ok := s.view.fresh(w.req, s.LockViewTTL, time.Now())
+			if ok {
+				s.stats.localLocks.Add(1)
+				w.done <- arbitrationAnswer{d: local}
+			}
+			return ok
+		})
+		if len(batch) == 0 {
+			return
+		}
+		s.sendBatch(ctx, batch)
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// sendBatch sends one arbitrate-batch update and hands each member its answer.
+func (s *SafetyClient) sendBatch(ctx context.Context, batch []*queuedArbitration) {
+	in := ArbitrationBatch{IDs: make([]string, len(batch)), Requests: make([]domain.ArbitrationRequest, len(batch))}
+	for i, w := range batch {
+		in.IDs[i], in.Requests[i] = w.id, w.req
 	}
 	start := s.Client.NewWithStartWorkflowOperation(s.arbiterStartOptions(), ArbiterWorkflow, s.arbiterInput())
 	h, err := s.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
 		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateID:     fmt.Sprintf("%s@%s", req.Key, req.At.UTC().Format("20060102T150405.000000000")),
-			UpdateName:   UpdateArbitrate,
-			Args:         []any{req},
+			UpdateID:     BatchUpdateID(in.IDs),
+			UpdateName:   UpdateArbitrateBatch,
+			Args:         []any{in},
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		},
 	})
 	s.stats.updates.Add(1)
+	s.stats.batched.Add(int64(len(batch)))
+	var out ArbitrationBatchResult
 	if err == nil {
-		err = h.Get(ctx, &d)
+		err = h.Get(ctx, &out)
 	}
-	if err == nil && d.Decision == domain.DecisionLock {
-		s.stats.arbiterLocks.Add(1)
+	if err == nil && len(out.Decisions) != len(batch) {
+		err = fmt.Errorf("arbitrate-batch: %d answers for %d requests", len(out.Decisions), len(batch))
 	}
-	if viewed {
-		s.view.observe(d, err, time.Now())
+	now := time.Now()
+	answers := make([]arbitrationAnswer, len(batch))
+	for i, w := range batch {
+		switch {
+		case err != nil:
+			answers[i].err = err
+		case out.Decisions[i].ID != w.id:
+			answers[i].err = fmt.Errorf("arbitrate-batch: answer %d is for %q, not %q", i, out.Decisions[i].ID, w.id)
+		case out.Decisions[i].Error != "":
+			answers[i].err = temporal.NewNonRetryableApplicationError(out.Decisions[i].Error, "invalid_request", nil)
+		default:
+			answers[i].d = out.Decisions[i].Decision
+			if answers[i].d.Decision == domain.DecisionLock {
+				s.stats.arbiterLocks.Add(1)
+			}
+		}
+		if w.viewed {
+			s.view.observe(answers[i].d, answers[i].err, now)
+		}
 	}
-	return d, err
+	for i, w := range batch {
+		w.done <- answers[i]
+	}
 }
 
 // Lock signals the arbiter's lock (starting the arbiter if needed).

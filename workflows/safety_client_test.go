@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"resurge/domain"
 )
@@ -91,35 +95,87 @@ func TestSafetyClientSetPolicyRefusesAnInvalidPolicy(t *testing.T) {
 // than MaxArbitrationsInFlight updates in flight from one client (the server refuses more than
 // 10 per workflow); the others wait for a slot, and a caller that gives up while waiting gets
 // its context's error without calling the server.
-func TestSafetyClientBoundsArbitrationsInFlight(t *testing.T) {
+// TestSafetyClientBatchesWithinItsBound: at most MaxArbitrationsInFlight updates are in flight;
+// requests arriving meanwhile wait and then go in batches of at most MaxArbitrationBatch, each
+// caller getting the answer to its own request; a waiting caller honours its deadline.
+func TestSafetyClientBatchesWithinItsBound(t *testing.T) {
 	release := make(chan struct{})
-	fc := &arbiterClient{gate: release, answer: func(domain.ArbitrationRequest) (domain.ArbitrationDecision, error) {
-		return domain.ArbitrationDecision{}, errors.New("released")
+	fc := &arbiterClient{gate: release, answer: func(r domain.ArbitrationRequest) (domain.ArbitrationDecision, error) {
+		return domain.ArbitrationDecision{Decision: domain.DecisionAllow, Reasons: []string{r.PostID}, At: time.Now()}, nil
 	}}
 	sc := &SafetyClient{Client: fc}
-	const n = 3 * MaxArbitrationsInFlight
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() { sc.Arbitrate(context.Background(), domain.ArbitrationRequest{}) })
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		fc.mu.Lock()
-		inFlight := fc.inFlight
-		fc.mu.Unlock()
-		if inFlight == MaxArbitrationsInFlight || time.Now().After(deadline) {
-			break
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(time.Millisecond)
 	}
+	inFlight := func() int { fc.mu.Lock(); defer fc.mu.Unlock(); return fc.inFlight }
+	queued := func() int { sc.queue.mu.Lock(); defer sc.queue.mu.Unlock(); return len(sc.queue.waiting) }
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wrong := 0
+	ask := func(post string) {
+		wg.Go(func() {
+			d, err := sc.Arbitrate(context.Background(), viewRequest(post))
+			if err != nil || len(d.Reasons) != 1 || d.Reasons[0] != post {
+				mu.Lock()
+				wrong++
+				mu.Unlock()
+				t.Errorf("%s: got %+v, %v", post, d, err)
+			}
+		})
+	}
+	// The first requests each take a slot (and are a batch of one).
+	for i := range MaxArbitrationsInFlight {
+		ask(fmt.Sprintf("first-%d", i))
+		waitFor("a slot taken", func() bool { return inFlight() == i+1 })
+	}
+	// The rest wait for a slot.
+	const more = MaxArbitrationBatch + 36
+	for i := range more {
+		ask(fmt.Sprintf("more-%d", i))
+	}
+	waitFor("every later request queued", func() bool { return queued() == more })
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := sc.Arbitrate(ctx, domain.ArbitrationRequest{}); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := sc.Arbitrate(ctx, viewRequest("impatient")); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("a caller waiting for a slot past its deadline got %v", err)
+	}
+	if queued() != more {
+		t.Errorf("the impatient caller left %d queued, want %d", queued(), more)
 	}
 	close(release)
 	wg.Wait()
-	if fc.peak != MaxArbitrationsInFlight || fc.updates != n {
-		t.Fatalf("%d calls, at most %d in flight: want %d calls, at most %d", fc.updates, fc.peak, n, MaxArbitrationsInFlight)
+	if fc.peak != MaxArbitrationsInFlight {
+		t.Errorf("at most %d in flight, want %d", fc.peak, MaxArbitrationsInFlight)
+	}
+	sizes := fc.batches
+	if len(sizes) != MaxArbitrationsInFlight+2 || slices.Max(sizes) != MaxArbitrationBatch {
+		t.Errorf("batches %v: want %d of one, then %d and 36", sizes, MaxArbitrationsInFlight, MaxArbitrationBatch)
+	}
+	if st := sc.Stats(); st.Updates != int64(len(sizes)) || st.Batched != int64(MaxArbitrationsInFlight+more) {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestSafetyClientRefusesAnInvalidRequestItself: the arbiter's validator would refuse it, so
+// it is never sent (it would otherwise fail the batch it joined).
+func TestSafetyClientRefusesAnInvalidRequestItself(t *testing.T) {
+	fc := &arbiterClient{answer: func(domain.ArbitrationRequest) (domain.ArbitrationDecision, error) {
+		return domain.ArbitrationDecision{Decision: domain.DecisionAllow}, nil
+	}}
+	sc := &SafetyClient{Client: fc}
+	r := viewRequest("p1")
+	r.Key = ""
+	_, err := sc.Arbitrate(context.Background(), r)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || !appErr.NonRetryable() || !strings.Contains(err.Error(), "idempotency_key") || fc.count() != 0 {
+		t.Fatalf("got %v after %d updates, want a non-retryable error naming idempotency_key and no update", err, fc.count())
 	}
 }

@@ -7,10 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 
 	"resurge/domain"
 	"resurge/workflows"
@@ -144,7 +142,9 @@ func (r *runner) lockLatency(ctx context.Context, safety *workflows.SafetyClient
 		return nil, fmt.Errorf("arbiter history: %w", err)
 	}
 	res.ArbiterRuns = len(runs)
-	lockAfterSignal(runs, lockSent.Add(-time.Second), res)
+	if err := lockAfterSignal(runs, lockSent.Add(-time.Second), res); err != nil {
+		return nil, err
+	}
 	r.progress("lock: %.0f arbitrations/s before; first lock answer %.3fs after the signal (server %.3fs); %d allowed after the lock was recorded, %d after it was acknowledged; %d errors",
 		res.ArbitrationsPerS, res.LatencySeconds, res.ServerLatencySeconds, res.AllowedAfterLockRecorded, res.AllowedAfterLockAck, res.Errors)
 
@@ -157,8 +157,7 @@ func (r *runner) lockLatency(ctx context.Context, safety *workflows.SafetyClient
 // lockAfterSignal finds the first lock signal at or after notBefore in the arbiter's runs
 // (oldest first) and examines every update completed after it: allow decisions there were
 // made with the lock already in the history.
-func lockAfterSignal(runs [][]*historypb.HistoryEvent, notBefore time.Time, res *Lock) {
-	dc := converter.GetDefaultDataConverter()
+func lockAfterSignal(runs [][]*historypb.HistoryEvent, notBefore time.Time, res *Lock) error {
 	var signalAt time.Time
 	for _, run := range runs {
 		for _, e := range run {
@@ -169,25 +168,21 @@ func lockAfterSignal(runs [][]*historypb.HistoryEvent, notBefore time.Time, res 
 				}
 				continue
 			}
-			if e.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED {
-				continue
+			ds, err := workflows.DecisionsIn(e)
+			if err != nil {
+				return err
 			}
-			ps := e.GetWorkflowExecutionUpdateCompletedEventAttributes().GetOutcome().GetSuccess().GetPayloads()
-			if len(ps) == 0 {
-				continue
-			}
-			var d domain.ArbitrationDecision
-			if err := dc.FromPayload(ps[0], &d); err != nil {
-				continue
-			}
-			switch d.Decision {
-			case domain.DecisionAllow:
-				res.AllowedAfterLockRecorded++
-			case domain.DecisionLock:
-				if res.ServerLatencySeconds == 0 {
-					res.ServerLatencySeconds = e.GetEventTime().AsTime().Sub(signalAt).Seconds()
+			for _, d := range ds {
+				switch d.Decision {
+				case domain.DecisionAllow:
+					res.AllowedAfterLockRecorded++
+				case domain.DecisionLock:
+					if res.ServerLatencySeconds == 0 {
+						res.ServerLatencySeconds = e.GetEventTime().AsTime().Sub(signalAt).Seconds()
+					}
 				}
 			}
 		}
 	}
+	return nil
 }

@@ -5,13 +5,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/proto"
 
 	"resurge/domain"
@@ -117,27 +115,23 @@ func RunHistories(ctx context.Context, c client.Client, id string) ([][]*history
 	return runs, nil
 }
 
-// ArbiterDecisions reads every arbitrate update the arbiter completed, in every run (it
+// ArbiterDecisions reads every arbitration the arbiter completed (single updates and batches' members), in every run (it
 // continues as new), oldest first.
 func ArbiterDecisions(ctx context.Context, c client.Client) ([]Decision, error) {
 	runs, err := RunHistories(ctx, c, workflows.ArbiterWorkflowID)
 	if err != nil {
 		return nil, fmt.Errorf("arbiter history: %w", err)
 	}
-	dc := converter.GetDefaultDataConverter()
 	var out []Decision
 	for _, events := range runs {
 		for _, ev := range events {
-			a := ev.GetWorkflowExecutionUpdateCompletedEventAttributes()
-			if a == nil || a.GetOutcome().GetSuccess() == nil {
-				continue
+			ds, err := workflows.DecisionsIn(ev)
+			if err != nil {
+				return nil, err
 			}
-			key, _, _ := strings.Cut(a.GetMeta().GetUpdateId(), "@")
-			var d domain.ArbitrationDecision
-			if err := dc.FromPayloads(a.GetOutcome().GetSuccess(), &d); err != nil {
-				return nil, fmt.Errorf("arbiter decision %s: %w", a.GetMeta().GetUpdateId(), err)
+			for _, d := range ds {
+				out = append(out, Decision{Key: d.Key(), ArbitrationDecision: d.ArbitrationDecision})
 			}
-			out = append(out, Decision{Key: key, ArbitrationDecision: d})
 		}
 	}
 	return out, nil
