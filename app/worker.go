@@ -170,15 +170,56 @@ func (w Wiring) Instrument(reg *metrics.Registry) {
 	w.Activities.Metrics = reg
 }
 
-// NewWorker returns a worker on Resurge's task queue with every workflow and activity
-// registered. The caller starts and stops it.
+// NewWorker returns a worker polling Resurge's two task queues, with every workflow and
+// activity registered on both: workflows.TaskQueue for the posts with opts, and
+// workflows.SafetyTaskQueue for the arbiter and the monitors with pollers and slots of their
+// own (opts' interceptors and identity only), so that the safety workflows' tasks never wait
+// behind the posts'. The caller starts and stops it.
 func NewWorker(c client.Client, acts *activities.Activities, opts worker.Options) worker.Worker {
-	w := worker.New(c, workflows.TaskQueue, opts)
-	w.RegisterWorkflow(workflows.PostWorkflow)
-	w.RegisterWorkflow(workflows.MonitorWorkflow)
-	w.RegisterWorkflow(workflows.ArbiterWorkflow)
-	w.RegisterActivity(acts)
-	return w
+	posts := worker.New(c, workflows.TaskQueue, opts)
+	safety := worker.New(c, workflows.SafetyTaskQueue, worker.Options{Identity: opts.Identity, Interceptors: opts.Interceptors,
+		WorkerStopTimeout: opts.WorkerStopTimeout, DeadlockDetectionTimeout: opts.DeadlockDetectionTimeout})
+	for _, w := range []worker.Worker{posts, safety} {
+		// Both queues take every workflow: a safety workflow started before SafetyTaskQueue
+		// runs on TaskQueue until its next continue-as-new.
+		w.RegisterWorkflow(workflows.PostWorkflow)
+		w.RegisterWorkflow(workflows.MonitorWorkflow)
+		w.RegisterWorkflow(workflows.ArbiterWorkflow)
+		w.RegisterActivity(acts)
+	}
+	return &workerPair{Worker: posts, safety: safety}
+}
+
+// workerPair is the posts' worker with the safety queue's beside it: Start, Run and Stop act
+// on both (registering afterwards reaches the posts' worker only).
+type workerPair struct {
+	worker.Worker
+	safety worker.Worker
+}
+
+func (p *workerPair) Start() error {
+	if err := p.safety.Start(); err != nil {
+		return fmt.Errorf("worker for %s: %w", workflows.SafetyTaskQueue, err)
+	}
+	if err := p.Worker.Start(); err != nil {
+		p.safety.Stop()
+		return err
+	}
+	return nil
+}
+
+func (p *workerPair) Run(interruptCh <-chan any) error {
+	if err := p.Start(); err != nil {
+		return err
+	}
+	<-interruptCh
+	p.Stop()
+	return nil
+}
+
+func (p *workerPair) Stop() {
+	p.Worker.Stop()
+	p.safety.Stop()
 }
 
 // StartWorker starts a worker and makes sure the singleton arbiter runs. When the wiring's

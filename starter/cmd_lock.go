@@ -74,7 +74,7 @@ func runLock(ctx context.Context, e *env, args []string) error {
 		failure = fmt.Errorf("lock: the lock signal was sent, but the arbiter's state could not be read: %w", describeArbiterError(qerr))
 	case !st.Lock.Active:
 		msg := fmt.Sprintf("lock: the lock signal was sent, but the arbiter does not show the lock on after %s; "+
-			"it applies when the arbiter processes it (is a worker running on task queue %s?)", shortDuration(e.safetyWait), workflows.TaskQueue)
+			"it applies when the arbiter processes it (is a worker running on task queue %s?)", shortDuration(e.safetyWait), workflows.SafetyTaskQueue)
 		if r := lastRejected(st.Rejected); r != nil {
 			msg += "; the arbiter's last rejected input: " + rejectedLine(*r)
 		}

@@ -43,7 +43,7 @@ func runMonitor(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("no monitor for agent %s yet (it starts with the agent's first action outcome)", agent)
 		case errors.Is(err, context.DeadlineExceeded):
 			return fmt.Errorf("agent %s: the monitor (workflow %s) did not answer in time (is a worker running on task queue %s?): %w",
-				agent, wid, workflows.TaskQueue, err)
+				agent, wid, workflows.SafetyTaskQueue, err)
 		}
 		return fmt.Errorf("agent %s: monitor (workflow %s): %w", agent, wid, err)
 	}

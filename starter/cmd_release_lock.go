@@ -93,7 +93,7 @@ func runReleaseLock(ctx context.Context, e *env, args []string) error {
 		failure = fmt.Errorf("release-lock: the release was applied, but the lock is on again, %s", lockLine(st.Lock, now))
 	default:
 		msg := fmt.Sprintf("release-lock: the lock is still on after %s (%s); the release signal was sent and applies "+
-			"when the arbiter processes it (is a worker running on task queue %s?)", shortDuration(e.safetyWait), lockLine(st.Lock, now), workflows.TaskQueue)
+			"when the arbiter processes it (is a worker running on task queue %s?)", shortDuration(e.safetyWait), lockLine(st.Lock, now), workflows.SafetyTaskQueue)
 		if r := lastRejected(st.Rejected); r != nil {
 			msg += "; the arbiter's last rejected input: " + rejectedLine(*r)
 		}

@@ -127,7 +127,7 @@ func runSetPolicy(ctx context.Context, e *env, args []string) error {
 			"started with RESURGE_SAFETY_POLICY_FILE?); see 'starter arbiter'")
 	default:
 		msg := fmt.Sprintf("set-policy: the arbiter has not applied the policy after %s; the signal was sent and applies "+
-			"when the arbiter processes it (is a worker running on task queue %s?)", shortDuration(e.safetyWait), workflows.TaskQueue)
+			"when the arbiter processes it (is a worker running on task queue %s?)", shortDuration(e.safetyWait), workflows.SafetyTaskQueue)
 		if r := lastRejected(st.Rejected); r != nil {
 			msg += "; the arbiter's last rejected input: " + rejectedLine(*r)
 		}

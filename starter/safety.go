@@ -73,7 +73,7 @@ func describeArbiterError(err error) error {
 		return fmt.Errorf("no arbiter running (workflow %s; it starts with the first arbitration or lock): %w", workflows.ArbiterWorkflowID, err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("the arbiter (workflow %s) did not answer in time (is a worker running on task queue %s?): %w",
-			workflows.ArbiterWorkflowID, workflows.TaskQueue, err)
+			workflows.ArbiterWorkflowID, workflows.SafetyTaskQueue, err)
 	}
 	return fmt.Errorf("arbiter (workflow %s): %w", workflows.ArbiterWorkflowID, err)
 }

@@ -240,7 +240,7 @@ func TestLock(t *testing.T) {
 		}
 		s := fc.sent[0]
 		if !s.WithStart || s.WorkflowID != workflows.ArbiterWorkflowID || s.Name != workflows.SignalLock ||
-			s.Start.ID != workflows.ArbiterWorkflowID || s.Start.TaskQueue != workflows.TaskQueue ||
+			s.Start.ID != workflows.ArbiterWorkflowID || s.Start.TaskQueue != workflows.SafetyTaskQueue ||
 			s.Start.WorkflowIDConflictPolicy != enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING {
 			t.Errorf("signal %+v", s)
 		}

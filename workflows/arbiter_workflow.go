@@ -103,7 +103,7 @@ func (a *arbiter) run(ctx workflow.Context) error {
 			next := a.in
 			carry := a.c
 			next.Carry = &carry
-			return workflow.NewContinueAsNewError(ctx, ArbiterWorkflow, next)
+			return workflow.NewContinueAsNewError(onSafetyQueue(ctx), ArbiterWorkflow, next)
 		}
 	}
 }

@@ -2,12 +2,14 @@ package workflows
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"resurge/domain"
 	"resurge/metrics"
@@ -227,6 +229,11 @@ func TestArbiterLockSurvivesContinueAsNew(t *testing.T) {
 	next := continuedArbiterInput(t, a.env.GetWorkflowError())
 	if next.Carry == nil || !next.Carry.Lock.Active || next.Carry.Counters.Locked != 2 {
 		t.Fatalf("the lock must be carried over, got %+v", next.Carry)
+	}
+	// A run started on the posts' queue (before the safety queue existed) moves to it.
+	var can *workflow.ContinueAsNewError
+	if !errors.As(a.env.GetWorkflowError(), &can) || can.TaskQueueName != SafetyTaskQueue {
+		t.Fatalf("continued as new on %q, want %q", can.TaskQueueName, SafetyTaskQueue)
 	}
 
 	b := newArbiterTest(t)

@@ -107,7 +107,7 @@ func (m *monitor) continueAsNew(ctx workflow.Context, outcomeCh, impactCh workfl
 	next := m.in
 	carry := m.c
 	next.Carry = &carry
-	return workflow.NewContinueAsNewError(ctx, MonitorWorkflow, next)
+	return workflow.NewContinueAsNewError(onSafetyQueue(ctx), MonitorWorkflow, next)
 }
 
 func (m *monitor) receiveOutcome(ctx workflow.Context, c workflow.ReceiveChannel) {

@@ -2,10 +2,34 @@
 // MonitorWorkflow per agent and the singleton ArbiterWorkflow.
 package workflows
 
-import "go.temporal.io/sdk/temporal"
+import (
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
 
-// TaskQueue is the task queue every Resurge workflow and activity runs on.
+// TaskQueue is the task queue of the post workflows and their activities.
 const TaskQueue = "resurge"
+
+// SafetyTaskQueue is the task queue of the arbiter and the monitors (and their activities).
+// Every worker polls both, each with its own pollers and task slots: a workflow's tasks wait
+// in its queue's backlog, and on a worker busy with thousands of posts the singleton arbiter's
+// tasks waited behind theirs until its updates timed out (at 10,000 posts asking during a
+// lock, the arbiter answered 2 updates a minute). Safety workflows started before this queue
+// existed move to it at their next continue-as-new.
+const SafetyTaskQueue = "resurge-safety"
+
+// safetyQueueVersion marks the continue-as-new of a safety workflow that moves it to
+// SafetyTaskQueue (workflow.GetVersion): runs from before it continue on TaskQueue.
+const safetyQueueVersion = "safety-task-queue"
+
+// onSafetyQueue is ctx for a safety workflow's continue-as-new: on SafetyTaskQueue, unless the
+// run is replaying a history from before that queue.
+func onSafetyQueue(ctx workflow.Context) workflow.Context {
+	if workflow.GetVersion(ctx, safetyQueueVersion, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return ctx
+	}
+	return workflow.WithWorkflowTaskQueue(ctx, SafetyTaskQueue)
+}
 
 // Names of the custom search attributes, all of type Keyword. The dev server registers them at
 // start; docker-compose.yml registers the same names (a test keeps the two in step).

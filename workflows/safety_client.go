@@ -71,7 +71,7 @@ var _ activities.SafetyGateway = (*SafetyClient)(nil)
 func (s *SafetyClient) arbiterStartOptions() client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
 		ID:                       ArbiterWorkflowID,
-		TaskQueue:                TaskQueue,
+		TaskQueue:                SafetyTaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		StaticSummary:            "safety arbiter: allow / deny / lock for every autonomous change",
 	}
@@ -281,7 +281,7 @@ func (s *SafetyClient) ArbiterState(ctx context.Context) (ArbiterState, error) {
 func (s *SafetyClient) monitorStart(agent string) (client.StartWorkflowOptions, MonitorInput) {
 	return client.StartWorkflowOptions{
 		ID:                       MonitorWorkflowID(agent),
-		TaskQueue:                TaskQueue,
+		TaskQueue:                SafetyTaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		StaticSummary:            "monitor of agent " + agent + ": grades the automation's own performance",
 	}, MonitorInput{Agent: agent, Config: s.Monitor}

@@ -58,7 +58,7 @@ func TestSafetyClientSetPolicy(t *testing.T) {
 	}
 	c := fc.calls[0]
 	if c.id != ArbiterWorkflowID || c.name != SignalSetPolicy || c.opts.ID != ArbiterWorkflowID ||
-		c.opts.TaskQueue != TaskQueue || c.opts.WorkflowIDConflictPolicy != enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING {
+		c.opts.TaskQueue != SafetyTaskQueue || c.opts.WorkflowIDConflictPolicy != enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING {
 		t.Fatalf("signal-with-start %+v", c)
 	}
 	if len(c.input) != 1 || !reflect.DeepEqual(c.input[0], ArbiterInput{Policy: start}) {
