@@ -22,7 +22,13 @@ const envUpdateHistories = "RESURGE_UPDATE_HISTORIES"
 // saves it as workflows/testdata/histories/<name>.json.
 func checkReplay(t *testing.T, c client.Client, workflowID, name string) {
 	t.Helper()
-	iter := c.GetWorkflowHistory(t.Context(), workflowID, "", false, 0)
+	checkReplayRun(t, c, workflowID, "", name)
+}
+
+// checkReplayRun is checkReplay for one run of the workflow ("": the latest).
+func checkReplayRun(t *testing.T, c client.Client, workflowID, runID, name string) {
+	t.Helper()
+	iter := c.GetWorkflowHistory(t.Context(), workflowID, runID, false, 0)
 	hist := &historypb.History{}
 	for iter.HasNext() {
 		e, err := iter.Next()

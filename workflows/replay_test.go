@@ -23,7 +23,7 @@ func TestReplayCommittedHistories(t *testing.T) {
 		"post_approved.json": false, "post_rejected.json": false, "post_approval_expired.json": false, "post_operator_locked.json": false,
 		"monitor_people.json": false, "arbiter_people.json": false,
 		"post_budget_retry.json": false, "post_adaptive.json": false,
-		"legacy_arbiter_lock_release.json": false, "legacy_arbiter_people.json": false}
+		"legacy_arbiter_lock_release.json": false, "legacy_arbiter_people.json": false, "arbiter_queue_move.json": false}
 	for _, f := range files {
 		want[filepath.Base(f)] = true
 	}
