@@ -16,14 +16,14 @@ import (
 	"resurge/workflows"
 )
 
-// TestFleetLockUnderLoad (check 5): 500 posts acting over three workers, each of which keeps up
-// to 8 arbitrations in flight: 24 > the server's 10 updates in flight per workflow, so the
-// singleton arbiter refuses some ("limit on number of concurrent in-flight updates"), and the
-// SDK retries them inside the Arbitrate activity until its deadline. An operator's lock lands
-// when a fifth of the posts have acted. No allow after the lock was recorded (the arbiter's
-// own history); after the release every refused post acts, once; and no post records an
-// arbitration that failed. The in-flight refusals are counted by the server (its Prometheus
-// metrics) and by the workers (resurge_arbitration_retries_total).
+// TestFleetLockUnderLoad (check 5): 500 posts acting over three workers, which share the
+// server's 10 updates in flight per workflow on the singleton arbiter; any update the server
+// turns away ("limit on number of concurrent in-flight updates") or aborts is retried by the
+// SDK inside the Arbitrate activity until its deadline. An operator's lock lands when a fifth
+// of the posts have acted. No allow after the lock was recorded (the arbiter's own history);
+// after the release every refused post acts, once; and no post records an arbitration that
+// failed. The in-flight refusals are counted by the server (its Prometheus metrics) and by the
+// workers (resurge_arbitration_retries_total).
 func TestFleetLockUnderLoad(t *testing.T) {
 	n := 500 * soakRounds()
 	// The hourly budgets would deny part of 500 posts' actions, and a thread of an agent the
@@ -36,11 +36,12 @@ func TestFleetLockUnderLoad(t *testing.T) {
 	if err := os.WriteFile(policyFile, policy, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// Three workers coordinate their arbitrations as README "The arbiter" says a fleet must:
-	// 3 in flight each, 9 in all, under the server's 10 per workflow. With the default of 8
-	// each (24 in all) the server turned arbitrations away and aborted them by the thousand
-	// and the arbiter stopped answering on this 2-core machine (README "The arbiter" has the
-	// figures); the in-flight refusals that remain are counted.
+	// Three workers coordinate their arbitrations as README "Batches" says a fleet may: 3
+	// batches in flight each, 9 in all, under the server's 10 per workflow (the default, 2
+	// each, is below it too). Before batches, with 8 arbitrations each (24 in all), the server
+	// turned arbitrations away and aborted them by the thousand and the arbiter stopped
+	// answering on this 2-core machine (README has the figures); the in-flight refusals that
+	// remain are counted.
 	top := startTopology(t, Options{WorkerEnv: []string{"RESURGE_SAFETY_POLICY_FILE=" + policyFile, "RESURGE_ARBITRATIONS_IN_FLIGHT=3"}})
 	safety := &workflows.SafetyClient{Client: top.Client}
 	faultcheck.Eventually(t, time.Minute, "the workers' policy in force", func() (bool, string) {
