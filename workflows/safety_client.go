@@ -124,7 +124,7 @@ func (s *SafetyClient) Arbitrate(ctx context.Context, req domain.ArbitrationRequ
 func (s *SafetyClient) arbitrate(ctx context.Context, req domain.ArbitrationRequest, viewed, probe bool) (domain.ArbitrationDecision, error) {
 	if err := domain.ValidateArbitrationRequest(req); err != nil {
 		// What the arbiter's validator would answer, without asking it.
-		return domain.ArbitrationDecision{}, temporal.NewNonRetryableApplicationError(err.Error(), "invalid_request", err)
+		return domain.ArbitrationDecision{}, rejectedRequest(err.Error(), err)
 	}
 	s.slotsOnce.Do(func() {
 		n := s.MaxInFlight
@@ -187,6 +187,12 @@ func (s *SafetyClient) sendQueued(ctx context.Context, own *queuedArbitration) {
 	}
 }
 
+// rejectedRequest is a request the arbiter's validator refuses, as the Arbitrate activity
+// reports it: final, asking again changes nothing.
+func rejectedRequest(msg string, cause error) error {
+	return temporal.NewNonRetryableApplicationError(msg, activities.ErrRejectedRequest, cause)
+}
+
 // sendBatch sends one arbitrate-batch update and hands each member its answer.
 func (s *SafetyClient) sendBatch(ctx context.Context, batch []*queuedArbitration) {
 	in := ArbitrationBatch{IDs: make([]string, len(batch)), Requests: make([]domain.ArbitrationRequest, len(batch))}
@@ -221,7 +227,7 @@ func (s *SafetyClient) sendBatch(ctx context.Context, batch []*queuedArbitration
 		case out.Decisions[i].ID != w.id:
 			answers[i].err = fmt.Errorf("arbitrate-batch: answer %d is for %q, not %q", i, out.Decisions[i].ID, w.id)
 		case out.Decisions[i].Error != "":
-			answers[i].err = temporal.NewNonRetryableApplicationError(out.Decisions[i].Error, "invalid_request", nil)
+			answers[i].err = rejectedRequest(out.Decisions[i].Error, nil)
 		default:
 			answers[i].d = out.Decisions[i].Decision
 			if answers[i].d.Decision == domain.DecisionLock {
