@@ -72,6 +72,7 @@ func run(args []string) error {
 	fs.BoolVar(&o.SkipLockLoad, "skip-lock-load", false, "skip the lock-load phase (the arbiter's updates while locked, lock view vs none)")
 	fs.IntVar(&o.LockLoadPosts, "lock-load-posts", 0, "lock-load phase: posts all eligible during the lock (0: default 10000)")
 	fs.DurationVar(&o.LockLoadInterval, "lock-load-interval", 0, "lock-load phase: their sample interval (0: default 3m)")
+	fs.BoolVar(&o.LockLoadViewOnly, "lock-load-view-only", false, "lock-load phase: only the run with the lock view (lock latency, allows, the release), not the TTL-0 run its updates are compared with")
 	fs.BoolVar(&o.SkipCadence, "skip-cadence", false, "skip the cadence phase (lifetime cost and stall latency, fixed vs adaptive)")
 	fs.IntVar(&o.CadencePosts, "cadence-posts", 0, "cadence phase: posts per curve and cadence (0: default 10)")
 	fs.DurationVar(&o.CadenceHorizon, "cadence-horizon", 0, "cadence phase: the posts' simulated horizon (0: the default 48h)")

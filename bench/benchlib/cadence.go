@@ -1,9 +1,11 @@
 package benchlib
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -94,6 +96,15 @@ type CadenceMode struct {
 	LatencyP90     float64 `json:"latency_p90_min,omitempty"`
 	WallLatencyP50 float64 `json:"effect_latency_p50_min,omitempty"`
 	WallLatencyP90 float64 `json:"effect_latency_p90_min,omitempty"`
+	// Latencies are the posts' latencies (to the due time), shortest first: with ten posts
+	// the 90th percentile is one post, and this shows which.
+	Latencies []PostLatency `json:"latencies,omitempty"`
+}
+
+// PostLatency is one post's stall-to-action latency, simulated minutes.
+type PostLatency struct {
+	PostID  string  `json:"post_id"`
+	Minutes float64 `json:"min"`
 }
 
 // CadenceSummary is one cadence over every curve.
@@ -328,6 +339,7 @@ func (r *runner) runCadence(ctx context.Context) (*CadenceResults, error) {
 				cm.Breakdown = cm.Breakdown.Add(g.actions)
 				if !math.IsNaN(g.latency) {
 					lat = append(lat, g.latency)
+					cm.Latencies = append(cm.Latencies, PostLatency{PostID: p.id, Minutes: g.latency})
 				}
 				if !math.IsNaN(g.wall) {
 					wall = append(wall, g.wall)
@@ -341,6 +353,7 @@ func (r *runner) runCadence(ctx context.Context) (*CadenceResults, error) {
 			cm.LifetimeActions = cm.PostActions + cm.ArbiterActions + cm.MonitorActions
 			if len(lat) > 0 {
 				cm.LatencyN, cm.LatencyP50, cm.LatencyP90 = len(lat), analysis.Quantile(lat, 0.5), analysis.Quantile(lat, 0.9)
+				slices.SortFunc(cm.Latencies, func(a, b PostLatency) int { return cmp.Compare(a.Minutes, b.Minutes) })
 			}
 			if len(wall) > 0 {
 				cm.WallLatencyP50, cm.WallLatencyP90 = analysis.Quantile(wall, 0.5), analysis.Quantile(wall, 0.9)

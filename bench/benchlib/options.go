@@ -76,6 +76,9 @@ type Options struct {
 	// is locked, in the lock-load phase.
 	LockLoadPosts    int
 	LockLoadInterval time.Duration
+	// LockLoadViewOnly runs the lock-load phase with the lock view only (its lock and its
+	// release), without the TTL-0 run it is compared with.
+	LockLoadViewOnly bool
 	// ScalePosts are the scale phases' numbers of open posts at ScaleInterval (the real
 	// default cadence), each started by the starter binary with ScaleStartConcurrency posts
 	// in flight; nil skips them.

@@ -2,6 +2,7 @@ package benchlib
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -66,6 +67,17 @@ const scaleFirstSampleWait = 30 * time.Minute
 // scaleCache is the cache size for n open posts: them, their monitor, the arbiter and room.
 func scaleCache(n int) int { return n + n/10 + 1000 }
 
+// sdkDefaultStickyCache is the SDK's sticky workflow cache size when none is set.
+const sdkDefaultStickyCache = 10000
+
+// withStickyCache sets the process-wide sticky cache size for the workers started next (the
+// SDK sizes its shared cache when the first worker of the process starts after all others
+// stopped) and returns what puts back the size the options asked for (0: the SDK default).
+func withStickyCache(size, optionsSize int) (restore func()) {
+	worker.SetStickyWorkflowCacheSize(size)
+	return func() { worker.SetStickyWorkflowCacheSize(cmp.Or(optionsSize, sdkDefaultStickyCache)) }
+}
+
 // scaleConfig is a quiet post (it never acts) at the default configuration's cadence.
 func scaleConfig(interval time.Duration) domain.EvaluationConfig { return quietConfig(interval) }
 
@@ -76,7 +88,7 @@ func (r *runner) runScale(ctx context.Context, n int) (LoadPhase, error) {
 	sc := &Scale{IntervalSeconds: iv.Seconds(), StickyCache: scaleCache(n), HistoryCache: scaleCache(n), StarterConcurrency: o.ScaleStartConcurrency}
 	res := LoadPhase{Kind: KindScale, N: n, Throughput: Throughput{OfferedPerS: float64(n) / iv.Seconds()}, Scale: sc}
 	// Process-wide, before the worker starts.
-	worker.SetStickyWorkflowCacheSize(sc.StickyCache)
+	defer withStickyCache(sc.StickyCache, o.StickyCache)()
 
 	r.progress("scale N=%d: building the starter", n)
 	bin, err := production.Build(ctx, o.FleetBinDir)
