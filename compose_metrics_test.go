@@ -95,11 +95,7 @@ func TestComposeMetricsWiring(t *testing.T) {
 		if !publishes(s, port, port) {
 			t.Errorf("%s: does not publish %s:%s; ports %+v", name, port, port, s.Ports)
 		}
-		for _, p := range s.Ports {
-			if ip := net.ParseIP(interpolate(p.HostIP)); ip == nil || !ip.IsLoopback() {
-				t.Errorf("%s: port %s is published on %q, want the loopback (127.0.0.1:%s:%s)", name, p.Target, p.HostIP, p.Published, p.Target)
-			}
-		}
+		checkLoopbackPorts(t, name, s)
 	}
 	if d, ok := grafana.DependsOn[svcPrometheus]; !ok || d.Condition != condHealthy {
 		t.Errorf("grafana must wait for prometheus to be healthy")

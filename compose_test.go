@@ -8,6 +8,7 @@ package resurge_test
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -331,6 +332,11 @@ func TestComposeServicesImagesAndPorts(t *testing.T) {
 			t.Errorf("%s: does not publish %s:%s; ports %+v", name, port, port, cf.Services[name].Ports)
 		}
 	}
+	// Every published port is on the host's loopback: the frontend, the Web UI, the sim's API
+	// (its token is in this file) and the dashboards have no authentication of their own.
+	for name, s := range cf.Services {
+		checkLoopbackPorts(t, name, s)
+	}
 
 	// Every bind mount's source exists in the repo (scripts, dynamic config).
 	for name, s := range cf.Services {
@@ -351,6 +357,16 @@ func TestComposeServicesImagesAndPorts(t *testing.T) {
 func imageTag(image string) string {
 	_, tag, _ := strings.Cut(interpolate(image), ":")
 	return tag
+}
+
+// checkLoopbackPorts reports every port s publishes on other than a loopback address.
+func checkLoopbackPorts(t *testing.T, name string, s composeService) {
+	t.Helper()
+	for _, p := range s.Ports {
+		if ip := net.ParseIP(interpolate(p.HostIP)); ip == nil || !ip.IsLoopback() {
+			t.Errorf("%s: port %s is published on %q, want the loopback (127.0.0.1:%s:%s)", name, p.Target, p.HostIP, p.Published, p.Target)
+		}
+	}
 }
 
 func publishes(s composeService, published, target string) bool {
