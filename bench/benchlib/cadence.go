@@ -129,8 +129,11 @@ func scaledConfig(scale float64, cadence string) domain.EvaluationConfig {
 	return c
 }
 
+// cadencePostID names post i of curve c on a cadence. The two cadences' posts i are twins on
+// the simulated platform (the same ID before its '~', see sim.Curve): the same audience and
+// the same stall point, so that the cadences are compared on the same posts.
 func cadencePostID(c sim.Curve, mode string, i int) string {
-	return fmt.Sprintf("%s-cad-%s-%02d", c, mode, i)
+	return fmt.Sprintf("%s-cad-%02d~%s", c, i, mode)
 }
 func cadenceAgent(c sim.Curve, mode string) string { return fmt.Sprintf("cad-%s-%s", mode, c) }
 

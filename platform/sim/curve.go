@@ -19,6 +19,9 @@ import (
 //	       like grow, then like stall from 1, 6 or 24 simulated hours into the curve: a post
 //	       that stalls late (the benchmark measures how soon the stall is acted on)
 //
+// Posts on the same curve differ in audience (the rate above, the counters at first sight) and
+// in when a late stall begins, from a hash of the ID's part before any '~' (profileFor).
+//
 // Counters are integers computed from the time since the curve started, never accumulated
 // step by step, so two reads at the same simulated time agree and counters never go down. A
 // window should span a few simulated minutes (a few hundred impressions) for the rounding of
@@ -108,8 +111,12 @@ type profile struct {
 	stallOffset time.Duration
 }
 
+// profileFor draws a post's profile from its ID up to the first '~' (the whole ID without
+// one): posts named "base~a" and "base~b" have the same audience and the same stall point, so a
+// benchmark can compare two configurations on the same post rather than on two random ones.
 func profileFor(postID string) profile {
-	h := idHash(postID)
+	key, _, _ := strings.Cut(postID, "~")
+	h := idHash(key)
 	return profile{
 		impressionsPerMinute: 100 + int64(h%50),
 		startImpressions:     200 + int64((h/50)%300),

@@ -187,3 +187,24 @@ func TestLateStallCurves(t *testing.T) {
 		t.Fatal("stall stalls from the start: no late stall")
 	}
 }
+
+// TestTwinsShareTheirProfile: IDs that differ only after a '~' are the same audience and stall
+// at the same point (a benchmark compares two configurations on them); other IDs differ.
+func TestTwinsShareTheirProfile(t *testing.T) {
+	differ := 0
+	for i := range 20 {
+		a, b := fmt.Sprintf("stall1h-%02d~fixed", i), fmt.Sprintf("stall1h-%02d~adaptive", i)
+		if pa, pb := profileFor(a), profileFor(b); pa != pb {
+			t.Fatalf("%s and %s: profiles %+v and %+v, want equal", a, b, pa, pb)
+		}
+		if profileFor(a) != profileFor(fmt.Sprintf("stall1h-%02d~fixed", i+1)) {
+			differ++
+		}
+		if at, _ := CurveStall1h.StallsAt(a); at != profileFor(fmt.Sprintf("stall1h-%02d", i)).stallOffset+time.Hour {
+			t.Fatalf("%s stalls at %s, not where its base ID does", a, at)
+		}
+	}
+	if differ < 15 {
+		t.Fatalf("only %d of 20 neighbouring IDs differ in profile: the '~' rule swallowed the ID", differ)
+	}
+}
