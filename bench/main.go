@@ -53,6 +53,7 @@ func run(args []string) error {
 	fs.IntVar(&o.WorkflowPollers, "wf-pollers", 0, "worker MaxConcurrentWorkflowTaskPollers (0: SDK default)")
 	fs.IntVar(&o.WorkflowExecutions, "wf-executions", 0, "worker MaxConcurrentWorkflowTaskExecutionSize (0: SDK default)")
 	fs.IntVar(&o.LocalActivities, "la-executions", 0, "worker MaxConcurrentLocalActivityExecutionSize (0: SDK default)")
+	fs.DurationVar(&o.StickyTimeout, "sticky-timeout", 0, "worker StickyScheduleToStartTimeout (0: SDK default, 5s)")
 	fs.IntVar(&o.StickyCache, "sticky-cache", 0, "sticky workflow cache size, process-wide (0: SDK default, 10000)")
 	fs.IntVar(&o.HistoryCache, "history-cache", 0, "dev server's host-level history cache, in workflows (0: the dev server's default, 8192)")
 	fs.BoolVar(&o.SimStateFile, "devstack", false, "keep the simulated platform's state in a file in the data dir, as devstack.Start and the worker's --dev do (slow with many posts: every new post is written and fsynced)")

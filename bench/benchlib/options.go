@@ -41,8 +41,10 @@ type Options struct {
 	// process-wide sticky workflow cache size (0 = the SDK's default, 10,000).
 	WorkflowPollers    int
 	WorkflowExecutions int
-	LocalActivities    int
-	StickyCache        int
+	// StickyTimeout is the worker's StickyScheduleToStartTimeout (0: the SDK's 5 s).
+	StickyTimeout   time.Duration
+	LocalActivities int
+	StickyCache     int
 	// HistoryCache is the dev server's host-level history cache, in workflows (0 = the dev
 	// server's default, devserver.DefaultHistoryCacheSize).
 	HistoryCache int

@@ -65,6 +65,8 @@ type Settings struct {
 	WorkflowExecutions int     `json:"worker_workflow_executions"`
 	LocalActivities    int     `json:"worker_local_activities"`
 	StickyCache        int     `json:"worker_sticky_cache"`
+	// StickyTimeoutSeconds is the worker's sticky schedule-to-start timeout (0: the SDK's 5 s).
+	StickyTimeoutSeconds float64 `json:"worker_sticky_timeout_s,omitempty"`
 	// HistoryCache is the dev server's host-level history cache (0: its default, 8192).
 	HistoryCache int    `json:"history_cache"`
 	Stack        string `json:"stack"`

@@ -42,7 +42,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 		WarmupSeconds: o.Warmup.Seconds(), Quick: o.Quick, DataDir: r.dataDir,
 		StartConcurrency: o.StartConcurrency, HistorySample: o.HistorySample,
 		WorkflowPollers: o.WorkflowPollers, WorkflowExecutions: o.WorkflowExecutions,
-		LocalActivities: o.LocalActivities, StickyCache: o.StickyCache,
+		LocalActivities: o.LocalActivities, StickyCache: o.StickyCache, StickyTimeoutSeconds: o.StickyTimeout.Seconds(),
 		HistoryCache: o.HistoryCache,
 		Isolated:     o.LoadPhaseRunner != nil,
 		Stack:        stackName(o.SimStateFile),
@@ -173,6 +173,7 @@ func (r *runner) stackOptions(safety *app.SafetyConfig) stackOptions {
 			MaxConcurrentWorkflowTaskPollers:        r.o.WorkflowPollers,
 			MaxConcurrentWorkflowTaskExecutionSize:  r.o.WorkflowExecutions,
 			MaxConcurrentLocalActivityExecutionSize: r.o.LocalActivities,
+			StickyScheduleToStartTimeout:            r.o.StickyTimeout,
 			// A saturated 2-core box is slow; a deadlock report would only add noise.
 			DeadlockDetectionTimeout: time.Minute,
 		},
