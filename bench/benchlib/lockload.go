@@ -419,9 +419,9 @@ func lockLoadTarget(l *LockLoad) Target {
 		off.LatencySeconds, on.LatencySeconds, off.AllowedAfterLock, on.AllowedAfterLock, on.Acted, l.Posts, on.ActedMaxSeconds, on.ActBoundSeconds, on.EffectMaxSeconds)
 	ok := l.UnbatchedRatio <= 0.01 && off.DecisionsPerMinute > 0
 	for _, r := range l.Runs {
-		ok = ok && r.LatencySeconds >= 0 && r.LatencySeconds <= 1 && r.AllowedAfterLock == 0 && r.LockFound && len(r.Errors) == 0
+		ok = ok && r.lockHeld()
 	}
-	ok = ok && on.ReleaseChecked && on.Acted == l.Posts && on.ActedMaxSeconds <= on.ActBoundSeconds
+	ok = ok && on.releasedInTime(l.Posts)
 	t.Met = yesNo(ok)
 	var why []string
 	if off.DecisionsPerMinute < 0.9*off.OfferedPerMinute {
@@ -441,10 +441,19 @@ func lockViewOnlyTarget(t Target, l *LockLoad) Target {
 	on := l.Runs[0]
 	t.Measured = fmt.Sprintf("N=%d at a %s interval, the %gs view only (updates ratio not measured): lock latency %.3f s; allowed after the lock %d; after the release %d of %d acted, the last cycle due %.1f s after it (bound %.0f s; its effect %.1f s)",
 		l.Posts, time.Duration(l.IntervalSeconds*float64(time.Second)), on.TTLSeconds, on.LatencySeconds, on.AllowedAfterLock, on.Acted, l.Posts, on.ActedMaxSeconds, on.ActBoundSeconds, on.EffectMaxSeconds)
-	ok := on.LatencySeconds >= 0 && on.LatencySeconds <= 1 && on.AllowedAfterLock == 0 && on.LockFound && len(on.Errors) == 0 &&
-		on.ReleaseChecked && on.Acted == l.Posts && on.ActedMaxSeconds <= on.ActBoundSeconds
-	t.Met = yesNo(ok) + " (without the updates ratio)"
+	t.Met = yesNo(on.lockHeld() && on.releasedInTime(l.Posts)) + " (without the updates ratio)"
 	return t
+}
+
+// lockHeld: the lock answered within a second, was found in the arbiter's history, and
+// nothing was allowed after it.
+func (r LockLoadRun) lockHeld() bool {
+	return r.LatencySeconds >= 0 && r.LatencySeconds <= 1 && r.AllowedAfterLock == 0 && r.LockFound && len(r.Errors) == 0
+}
+
+// releasedInTime: after the release all n posts acted in a cycle due within the bound.
+func (r LockLoadRun) releasedInTime(n int) bool {
+	return r.ReleaseChecked && r.Acted == n && r.ActedMaxSeconds <= r.ActBoundSeconds
 }
 
 // writeLockLoad prints the lock-load phase.
