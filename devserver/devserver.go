@@ -163,7 +163,7 @@ func (s *Server) finishStart(ctx context.Context, opts Options, logger *slog.Log
 
 // newTemporalServer assembles the server from our static config and dev dynamic config.
 func newTemporalServer(opts Options, ports servicePorts, store *sqliteStore, logger slogAdapter) (temporal.Server, error) {
-	cfg := serverConfig(opts, ports, store.sql)
+	cfg := serverConfig(opts, ports, store)
 
 	// No authorization: the noop authorizer and claim mapper of an empty auth config.
 	authorizer, err := authorization.GetAuthorizerFromConfig(&cfg.Global.Authorization)

@@ -18,7 +18,8 @@ const DisableUI = -1
 
 // Options configures a dev server.
 type Options struct {
-	// DataDir holds the SQLite database (DataDir/temporal.db) and is created if missing.
+	// DataDir holds the SQLite databases (DataDir/temporal.db, execution state, and
+	// DataDir/visibility.db, the visibility records) and is created if missing.
 	// Starting again with the same DataDir resumes every workflow. Empty means an in-memory
 	// database that disappears with the server.
 	DataDir string

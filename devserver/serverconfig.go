@@ -11,8 +11,12 @@ import (
 // each namespace's replication config), so it must not change between releases.
 const clusterName = "active"
 
-// storeName keys the one SQLite store used for both execution state and visibility.
-const storeName = "sqlite-default"
+// storeName keys the SQLite store of execution state, visibilityStoreName that of
+// visibility when it has a database of its own (see visibilityFileName).
+const (
+	storeName           = "sqlite-default"
+	visibilityStoreName = "sqlite-visibility"
+)
 
 // servicePorts are the ports of the four server roles, all running in this process.
 type servicePorts struct {
@@ -58,8 +62,9 @@ func (p servicePorts) staticHosts(frontendDialIP string) map[primitives.ServiceN
 }
 
 // serverConfig is the static server configuration: one node running every service on one
-// SQLite store, one history shard, no archival, no metrics endpoint.
-func serverConfig(opts Options, ports servicePorts, store *config.SQL) *config.Config {
+// SQLite store (two databases, see visibilityFileName), one history shard, no archival, no
+// metrics endpoint.
+func serverConfig(opts Options, ports servicePorts, store *sqliteStore) *config.Config {
 	frontendAddr := hostPort(opts.dialIP(), ports.grpc[primitives.FrontendService])
 
 	var cfg config.Config
@@ -72,7 +77,11 @@ func serverConfig(opts Options, ports servicePorts, store *config.SQL) *config.C
 		// One shard: a single process gains nothing from more, and the count is fixed in
 		// the database when it is created.
 		NumHistoryShards: 1,
-		DataStores:       map[string]config.DataStore{storeName: {SQL: store}},
+		DataStores:       map[string]config.DataStore{storeName: {SQL: store.sql}},
+	}
+	if store.visibility != store.sql {
+		cfg.Persistence.VisibilityStore = visibilityStoreName
+		cfg.Persistence.DataStores[visibilityStoreName] = config.DataStore{SQL: store.visibility}
 	}
 
 	cfg.ClusterMetadata = &cluster.Config{
