@@ -39,6 +39,9 @@ func TestBenchQuick(t *testing.T) {
 		if p.Cycles <= 0 || p.CyclesPerS <= 0 || p.CPUSeconds <= 0 || p.RSSAfterBytes <= 0 || p.StartErrors != 0 {
 			t.Errorf("%s: cycles %d (%.1f/s), CPU %.2fs, RSS %d, start errors %d", p.Kind, p.Cycles, p.CyclesPerS, p.CPUSeconds, p.RSSAfterBytes, p.StartErrors)
 		}
+		if m := p.MemoryAtEnd; m.RSS != p.RSSAfterBytes || m.HeapObjects <= 0 || m.Stacks <= 0 || m.Goroutines <= 0 {
+			t.Errorf("%s: memory at the end = %+v (RSS after %d)", p.Kind, m, p.RSSAfterBytes)
+		}
 		if q.Cycles <= 0 || q.EventsPerCycle <= 0 || q.ActionsPerCycle <= 0 || p.History.Closed != 0 {
 			t.Errorf("%s: quiet cycles in the histories = %+v, closed %d", p.Kind, q, p.History.Closed)
 		}

@@ -157,7 +157,8 @@ func (r *runner) measure(ctx context.Context, s *stack, res *LoadPhase, count fu
 	if s.sdk != nil {
 		res.SDK = sdkDelta(sdk0, s.sdk.snapshot())
 	}
-	res.RSSAfterBytes = rssBytes()
+	res.MemoryAtEnd = memoryNow()
+	res.RSSAfterBytes = res.MemoryAtEnd.RSS
 	res.LoadAvgEnd = loadAvg()
 	res.MetricsErrors = s.counter.errors.Load() - errs0
 	r.writeHeapProfile(res.Kind, res.N)
@@ -175,6 +176,9 @@ func (r *runner) measure(ctx context.Context, s *stack, res *LoadPhase, count fu
 	res.RSSPerWorkflow = float64(res.RSSAfterBytes-res.RSSBeforeBytes) / float64(res.N)
 	r.progress("%s N=%d: %.1f cycles/s over %.1fs (offered %.1f/s), %.2f CPU ms/cycle, RSS %s → %s",
 		res.Kind, res.N, res.CyclesPerS, res.MeasureSeconds, res.OfferedPerS, res.CPUMsPerCycle, mib(res.RSSBeforeBytes), mib(res.RSSAfterBytes))
+	m := res.MemoryAtEnd
+	r.progress("%s N=%d: RSS at the end: heap objects %s, free heap %s, stacks %s (%d goroutines), runtime %s, outside Go %s",
+		res.Kind, res.N, mib(m.HeapObjects), mib(m.HeapFree), mib(m.Stacks), m.Goroutines, mib(m.Runtime), mib(m.OutsideGo))
 	return t0, t1, nil
 }
 

@@ -104,6 +104,10 @@ type LoadPhase struct {
 	MetricsErrors   int64         `json:"metrics_errors,omitempty"`
 	LoadAvgEnd      [3]float64    `json:"load_avg_end"`
 	History         HistorySample `json:"history"`
+
+	// MemoryAtEnd is where the RSS after the window is (rss_after_bytes is its RSS).
+	MemoryAtEnd Memory `json:"memory_at_end"`
+
 	// SDK is what the worker's SDK reported during the window (sticky cache hits and misses,
 	// replays, schedule-to-start and execution latencies), by metric name.
 	SDK     map[string]SDKMetric `json:"sdk_metrics,omitempty"`
