@@ -266,12 +266,17 @@ func scaleTargets(ps []LoadPhase) []Target {
 	r := ratio(big.CPUMsPerCycle, small.CPUMsPerCycle)
 	cpu.Measured = fmt.Sprintf("%.2f ms (N=%d) → %.2f ms (N=%d) = ×%.2f", small.CPUMsPerCycle, small.N, big.CPUMsPerCycle, big.N, r)
 	cpu.Met = yesNo(len(ps) > 1 && r > 0 && r <= scaleCPUGoal)
+	if big.Saturated && len(ps) > 1 {
+		// A backlogged machine's CPU per cycle is not the steady state's cost per post.
+		cpu.Met = "no"
+		cpu.Why = fmt.Sprintf("N=%d saturated: %.1f of %.1f cycles/s offered", big.N, big.CyclesPerS, big.OfferedPerS)
+	}
 	if len(ps) < 2 {
 		cpu.Met = "n/a"
 	}
 	for _, t := range []*Target{&mem, &lag, &cpu, &start} {
 		if big.N < 100_000 && t.Met != "n/a" {
-			t.Why = fmt.Sprintf("largest N measured: %d, not 100,000", big.N)
+			t.Why = strings.TrimPrefix(t.Why+fmt.Sprintf("; largest N measured: %d, not 100,000", big.N), "; ")
 		}
 		if sc != nil && len(sc.Errors) > 0 {
 			t.Why = strings.TrimPrefix(t.Why+"; "+strings.Join(sc.Errors, "; "), "; ")
