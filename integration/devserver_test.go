@@ -278,12 +278,7 @@ func requireKeywordSearchAttributes(t *testing.T, c client.Client, names []strin
 // recorded in the file itself, so a fresh connection sees whether the server's pragma took.
 func requireWALJournal(t *testing.T, path string) {
 	t.Helper()
-	// The "sqlite" driver (modernc.org/sqlite) is registered by the server's SQLite plugin.
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
-	}
-	defer db.Close()
+	db := openSQLiteReadOnly(t, path)
 	var mode string
 	if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
 		t.Fatalf("read journal_mode of %s: %v", path, err)
@@ -291,4 +286,16 @@ func requireWALJournal(t *testing.T, path string) {
 	if mode != "wal" {
 		t.Errorf("journal_mode of %s = %q, want wal", path, mode)
 	}
+}
+
+// openSQLiteReadOnly opens the SQLite file at path read-only, closed when the test ends. The
+// "sqlite" driver (modernc.org/sqlite) is registered by the server's SQLite plugin.
+func openSQLiteReadOnly(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
 }

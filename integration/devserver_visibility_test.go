@@ -79,11 +79,11 @@ func startParkedWorkflow(t *testing.T, c client.Client, id string) {
 // visibilityRows counts the visibility records of workflowID in the SQLite file at path.
 func visibilityRows(t *testing.T, path, workflowID string) int {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
-	}
-	defer db.Close()
+	return countVisibilityRows(t, openSQLiteReadOnly(t, path), path, workflowID)
+}
+
+func countVisibilityRows(t *testing.T, db *sql.DB, path, workflowID string) int {
+	t.Helper()
 	var n int
 	if err := db.QueryRow("SELECT COUNT(*) FROM executions_visibility WHERE workflow_id = ?", workflowID).Scan(&n); err != nil {
 		t.Fatalf("count visibility rows in %s: %v", path, err)
@@ -95,9 +95,10 @@ func visibilityRows(t *testing.T, path, workflowID string) int {
 // server writes them from its visibility queue, shortly after the start).
 func waitVisibilityRows(t *testing.T, path, workflowID string, want int) {
 	t.Helper()
+	db := openSQLiteReadOnly(t, path)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		n := visibilityRows(t, path, workflowID)
+		n := countVisibilityRows(t, db, path, workflowID)
 		if n == want {
 			return
 		}
