@@ -1,6 +1,8 @@
 package devserver
 
 import (
+	"time"
+
 	"go.temporal.io/server/common/dynamicconfig"
 )
 
@@ -44,6 +46,18 @@ func devDynamicConfig(opts Options) dynamicconfig.StaticClient {
 		// histories stay below 8,192 events (continue-as-new is suggested at 4,096). The
 		// production topology sets the same in deploy/dynamicconfig/docker.yaml.
 		dynamicconfig.HistoryMaxPageSize.Key(): 8192,
+
+		// The timer queue's reads of timer_tasks bound the fire time from below only inside an
+		// OR, which SQLite's planner cannot use: each read walks every timer task not yet
+		// range-deleted, and the plugin's one connection per file makes every write wait
+		// behind it. At 100,000 open posts those reads were 16% of the CPU (1% at 10,000;
+		// bench/README.md, "scale"). Fewer, larger reads and a checkpoint that deletes done
+		// tasks every 10 s instead of 30 s keep both the count and the length of the walks
+		// down; a timer can fire up to 1/TimerProcessorMaxPollRPS later when more than that
+		// many reads a second are wanted.
+		dynamicconfig.TimerProcessorMaxPollRPS.Key():        10,
+		dynamicconfig.TimerTaskBatchSize.Key():              1000,
+		dynamicconfig.TimerProcessorUpdateAckInterval.Key(): 10 * time.Second,
 
 		// The worker service's scanners garbage-collect task queues and orphaned history
 		// branches of a long-lived production cluster. A dev database has little to collect,
