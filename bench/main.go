@@ -70,6 +70,7 @@ func run(args []string) error {
 	scalePosts := fs.String("scale-posts", "10000,100000", "comma-separated numbers of open posts of the scale phases, at the real default cadence (--scale-interval); \"\" skips them")
 	fs.DurationVar(&o.ScaleInterval, "scale-interval", 0, "scale phases: the sample interval (0: the default configuration's, 10m)")
 	fs.IntVar(&o.ScaleStartConcurrency, "scale-start-concurrency", 0, "scale phases: the starter's --concurrency (0: default 32)")
+	fs.Float64Var(&o.ScaleMemoryLimitGiB, "scale-memory-limit", 0, "scale phases: the process's Go soft memory limit (GOMEMLIMIT) in GiB; negative: none (0: default 7)")
 	fs.BoolVar(&o.SkipLockLoad, "skip-lock-load", false, "skip the lock-load phase (the arbiter's updates while locked, lock view vs none)")
 	fs.IntVar(&o.LockLoadPosts, "lock-load-posts", 0, "lock-load phase: posts all eligible during the lock (0: default 10000)")
 	fs.DurationVar(&o.LockLoadInterval, "lock-load-interval", 0, "lock-load phase: their sample interval (0: default 3m)")

@@ -87,6 +87,10 @@ type Options struct {
 	ScalePosts            []int
 	ScaleInterval         time.Duration
 	ScaleStartConcurrency int
+	// ScaleMemoryLimitGiB is the Go soft memory limit (runtime/debug.SetMemoryLimit, what
+	// GOMEMLIMIT sets) of a scale phase's process, in GiB, as an operator of that many posts
+	// would set it below the memory they budget; negative runs without one (0: default 7).
+	ScaleMemoryLimitGiB float64
 	// Skip phases.
 	SkipFloor, SkipActing, SkipLock, SkipSeed, SkipCadence, SkipLockLoad bool
 	// CPUProfile, when set, is the prefix of one CPU profile per measuring window
@@ -146,6 +150,9 @@ func (o Options) withDefaults() Options {
 	defInt(&o.CadencePosts, 10)
 	def(&o.ScaleInterval, domain.DefaultConfig().SampleInterval)
 	defInt(&o.ScaleStartConcurrency, 32)
+	if o.ScaleMemoryLimitGiB == 0 {
+		o.ScaleMemoryLimitGiB = defaultScaleMemoryLimitGiB
+	}
 	defInt(&o.LockLoadPosts, 10_000)
 	def(&o.LockLoadInterval, 3*time.Minute)
 	def(&o.CadenceHorizon, domain.DefaultConfig().Horizon)
