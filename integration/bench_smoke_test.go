@@ -13,15 +13,16 @@ import (
 )
 
 // TestBenchQuick runs the benchmark's quick mode end to end (its own dev stacks, the floor,
-// the acting, lock, lock-load and cadence phases, the reference executor when python3 is here) and checks that
+// the acting, lock, lock-load, cadence and scale phases, the reference executor when python3 is here) and checks that
 // the results have every section with sane values. It asserts no timing.
 func TestBenchQuick(t *testing.T) {
 	seedDir := filepath.Join("..", "..", "shared", "seed-baseline")
 	res, err := benchlib.Run(testContext(t, 5*time.Minute), benchlib.Options{
-		Quick:   true,
-		DataDir: t.TempDir(),
-		SeedDir: seedDir,
-		Logger:  testLogger(),
+		Quick:      true,
+		DataDir:    t.TempDir(),
+		SeedDir:    seedDir,
+		Logger:     testLogger(),
+		ScalePosts: []int{benchlib.QuickPosts},
 	})
 	if err != nil {
 		t.Fatalf("bench: %v", err)
@@ -47,6 +48,18 @@ func TestBenchQuick(t *testing.T) {
 		}
 		if len(p.History.Kinds) != 1 {
 			t.Errorf("%s: cycle kinds %v, want only quiet ones", p.Kind, p.History.Kinds)
+		}
+	}
+	if len(res.ScalePhases) != 1 || res.ScalePhases[0].Scale == nil {
+		t.Errorf("scale phases = %+v, want one", res.ScalePhases)
+	} else {
+		p, sc := res.ScalePhases[0], res.ScalePhases[0].Scale
+		if p.N != benchlib.QuickPosts || sc.FirstSampledPosts != int64(p.N) || sc.StarterSeconds <= 0 || sc.LagCycles <= 0 || p.Cycles <= 0 {
+			t.Errorf("scale: N %d, first sampled %d, starter %.1fs, lag cycles %d, cycles %d (%s)", p.N, sc.FirstSampledPosts, sc.StarterSeconds, sc.LagCycles, p.Cycles, sc.StarterSummary)
+		}
+		// The phase runs under the operator's memory limit, and the memory breakdown says so.
+		if sc.MemoryLimitBytes != 7<<30 || p.MemoryAtEnd.GoMemLimit != sc.MemoryLimitBytes {
+			t.Errorf("scale: memory limit %d, GOMEMLIMIT at the end %d, want %d", sc.MemoryLimitBytes, p.MemoryAtEnd.GoMemLimit, int64(7<<30))
 		}
 	}
 	a := res.Acting
@@ -78,7 +91,7 @@ func TestBenchQuick(t *testing.T) {
 			}
 		}
 	}
-	if len(res.Targets) != 9 || len(res.Compare) != 1 {
+	if len(res.Targets) != 13 || len(res.Compare) != 1 {
 		t.Errorf("targets %d, comparisons %d", len(res.Targets), len(res.Compare))
 	}
 	_, pyErr := exec.LookPath("python3")
@@ -105,7 +118,7 @@ func TestBenchQuick(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"machine", "settings", "posts", "floor", "acting", "lock", "lock_load", "cadence", "cost", "seed", "comparison", "targets", "notes"} {
+	for _, k := range []string{"machine", "settings", "posts", "floor", "acting", "lock", "lock_load", "cadence", "scale", "cost", "seed", "comparison", "targets", "notes"} {
 		if v, ok := m[k]; !ok || v == nil {
 			t.Errorf("JSON has no %q section", k)
 		}

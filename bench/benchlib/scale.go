@@ -26,7 +26,7 @@ import (
 // The scale phase: N open posts at the real default cadence (a sample every 10 minutes, not
 // the load phases' accelerated second), started by the starter binary from a CSV file as an
 // operator would, with the worker's sticky cache and the server's history cache sized for
-// them. It measures what one machine needs for them: resident memory (server, worker and
+// them (the server's: unless --history-cache sets it). It measures what one machine needs for them: resident memory (server, worker and
 // platform share the process), the lag from a timer's due time to the evaluation it wakes
 // being done, CPU per cycle, and the starter's rate.
 
@@ -106,7 +106,7 @@ func scaleConfig(interval time.Duration) domain.EvaluationConfig { return quietC
 func (r *runner) runScale(ctx context.Context, n int) (LoadPhase, error) {
 	o := r.o
 	iv := o.ScaleInterval
-	sc := &Scale{IntervalSeconds: iv.Seconds(), StickyCache: scaleCache(n), HistoryCache: scaleCache(n), StarterConcurrency: o.ScaleStartConcurrency}
+	sc := &Scale{IntervalSeconds: iv.Seconds(), StickyCache: scaleCache(n), HistoryCache: cmp.Or(o.HistoryCache, scaleCache(n)), StarterConcurrency: o.ScaleStartConcurrency}
 	res := LoadPhase{Kind: KindScale, N: n, Throughput: Throughput{OfferedPerS: float64(n) / iv.Seconds()}, Scale: sc}
 	// Process-wide, before the worker starts.
 	defer withStickyCache(sc.StickyCache, o.StickyCache)()
@@ -321,13 +321,13 @@ func writeScale(w io.Writer, ps []LoadPhase) {
 	if l := ps[0].Scale.MemoryLimitBytes; l > 0 {
 		limit = fmt.Sprintf("Go memory limit %.1f GiB", float64(l)/gib)
 	}
-	fmt.Fprintf(w, "\nScale (quiet posts sampling every %s, caches sized for N, %s; started by the starter binary):\n", iv, limit)
+	fmt.Fprintf(w, "\nScale (quiet posts sampling every %s, workflow caches in workflows, %s; started by the starter binary):\n", iv, limit)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "N\tstarter s\tposts/s\toffered/s\tcycles/s\tCPU cores\tothers' CPU\tCPU ms/cycle\tRSS\tRSS/post\tfired p50/p99 s\tdone p50/p99 s\treplayed\t")
+	fmt.Fprintln(tw, "N\tworker cache\tserver cache\tstarter s\tposts/s\toffered/s\tcycles/s\tCPU cores\tothers' CPU\tCPU ms/cycle\tRSS\tRSS/post\tfired p50/p99 s\tdone p50/p99 s\treplayed\t")
 	for _, p := range ps {
 		sc := p.Scale
 		_, miss := sdkSummary(p.SDK)
-		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.1f\t%.1f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%.3f / %.3f\t%.3f / %.3f\t%s\t\n", p.N, sc.StarterSeconds, sc.StarterPerS, p.OfferedPerS, p.CyclesPerS,
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f\t%.0f\t%.1f\t%.1f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%.3f / %.3f\t%.3f / %.3f\t%s\t\n", p.N, sc.StickyCache, sc.HistoryCache, sc.StarterSeconds, sc.StarterPerS, p.OfferedPerS, p.CyclesPerS,
 			p.CPUUtil, p.OtherCPU, p.CPUMsPerCycle, mib(p.RSSAfterBytes), kib(p.RSSPerWorkflow), sc.FireLagP50, sc.FireLagP99, sc.DoneLagP50, sc.DoneLagP99, miss)
 	}
 	tw.Flush()
