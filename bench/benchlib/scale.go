@@ -26,9 +26,10 @@ import (
 // The scale phase: N open posts at the real default cadence (a sample every 10 minutes, not
 // the load phases' accelerated second), started by the starter binary from a CSV file as an
 // operator would, with the worker's sticky cache and the server's history cache sized for
-// them (the server's: unless --history-cache sets it). It measures what one machine needs for them: resident memory (server, worker and
-// platform share the process), the lag from a timer's due time to the evaluation it wakes
-// being done, CPU per cycle, and the starter's rate.
+// them (the server's unless --history-cache sets it), under a Go soft memory limit. It
+// measures what one machine needs for them: resident memory (server, worker and platform
+// share the process), the lag from a timer's due time to the evaluation it wakes being done,
+// CPU per cycle, and the starter's rate.
 
 // KindScale is the scale phase's kind (a load phase run in a child process).
 const KindScale = "scale"
@@ -39,9 +40,9 @@ type Scale struct {
 	// StickyCache and HistoryCache are the caches it ran with (sized for N).
 	StickyCache  int `json:"worker_sticky_cache"`
 	HistoryCache int `json:"server_history_cache"`
-	// The starter: `starter start --file` with StarterConcurrency, its time and rate.
 	// MemoryLimitBytes is the process's Go soft memory limit (GOMEMLIMIT), 0 for none.
-	MemoryLimitBytes   int64   `json:"memory_limit_bytes"`
+	MemoryLimitBytes int64 `json:"memory_limit_bytes"`
+	// The starter: `starter start --file` with StarterConcurrency, its time and rate.
 	StarterConcurrency int     `json:"starter_concurrency"`
 	StarterSeconds     float64 `json:"starter_seconds"`
 	StarterPerS        float64 `json:"starter_posts_per_s"`
@@ -68,7 +69,8 @@ type Scale struct {
 // issue's 8 GiB budget for 100,000 posts, for what the Go runtime does not count (SQLite's
 // memory outside the Go heap, the binary's mapped pages). Without it GOGC=100 lets the heap
 // grow to twice the live set before a collection: 8.37 GiB at 100,000 posts for a 3.34 GiB
-// live heap (bench/README.md, "scale").
+// live heap (README.md, "Performance"); with it, 6.75 GiB for 3.45 GiB, and the GC's share of
+// the CPU doubled.
 const defaultScaleMemoryLimitGiB = 7
 
 // withMemoryLimit sets the process's soft memory limit to gib GiB (none when not positive)
