@@ -19,14 +19,18 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"resurge/bench/analysis"
+	"resurge/devserver"
 	"resurge/domain"
 	"resurge/production"
 )
 
 // The scale phase: N open posts at the real default cadence (a sample every 10 minutes, not
 // the load phases' accelerated second), started by the starter binary from a CSV file as an
-// operator would, with the worker's sticky cache and the server's history cache sized for
-// them (the server's unless --history-cache sets it), under a Go soft memory limit. It
+// operator would, with the worker's sticky cache sized for them, the server's history cache
+// at the dev server's default as `worker --dev` runs it (--history-cache sets it), under a Go
+// soft memory limit. A server cache sized for 100,000 posts held their mutable states (half
+// the live heap), which the memory limit made the GC mark again and again: 107.9 cycles/s and
+// p99 165 s, against 134.3 and 5.1 s at the default (README.md, "Performance"). It
 // measures what one machine needs for them: resident memory (server, worker and platform
 // share the process), the lag from a timer's due time to the evaluation it wakes being done,
 // CPU per cycle, and the starter's rate.
@@ -37,7 +41,7 @@ const KindScale = "scale"
 // Scale is what the scale phase adds to a LoadPhase.
 type Scale struct {
 	IntervalSeconds float64 `json:"sample_interval_s"`
-	// StickyCache and HistoryCache are the caches it ran with (sized for N).
+	// StickyCache and HistoryCache are the caches it ran with (the worker's sized for N).
 	StickyCache  int `json:"worker_sticky_cache"`
 	HistoryCache int `json:"server_history_cache"`
 	// MemoryLimitBytes is the process's Go soft memory limit (GOMEMLIMIT), 0 for none.
@@ -108,7 +112,7 @@ func scaleConfig(interval time.Duration) domain.EvaluationConfig { return quietC
 func (r *runner) runScale(ctx context.Context, n int) (LoadPhase, error) {
 	o := r.o
 	iv := o.ScaleInterval
-	sc := &Scale{IntervalSeconds: iv.Seconds(), StickyCache: scaleCache(n), HistoryCache: cmp.Or(o.HistoryCache, scaleCache(n)), StarterConcurrency: o.ScaleStartConcurrency}
+	sc := &Scale{IntervalSeconds: iv.Seconds(), StickyCache: scaleCache(n), HistoryCache: cmp.Or(o.HistoryCache, devserver.DefaultHistoryCacheSize), StarterConcurrency: o.ScaleStartConcurrency}
 	res := LoadPhase{Kind: KindScale, N: n, Throughput: Throughput{OfferedPerS: float64(n) / iv.Seconds()}, Scale: sc}
 	// Process-wide, before the worker starts.
 	defer withStickyCache(sc.StickyCache, o.StickyCache)()
