@@ -195,8 +195,8 @@ func NewWorker(c client.Client, acts *activities.Activities, opts worker.Options
 // when its options choose no poller count or behaviour (the SDK's default is 2). A cycle's
 // workflow task is short and the server hands it to a waiting poller, or else stores it in
 // the task queue's backlog for later; with 2 pollers a busy worker leaves a core idle while
-// tasks pile up. With 10,000 posts sampled every minute on 2 cores (bench/README.md): 120.5
-// cycles/s with 2 pollers, 144.6 with 8, 135.4 with 16, 117.1 with 32.
+// tasks pile up. With 10,000 posts sampled every minute on 2 cores (README.md,
+// "Performance"): 120.5 cycles/s with 2 pollers, 144.6 with 8, 135.4 with 16, 117.1 with 32.
 const DefaultWorkflowTaskPollers = 8
 
 // postsWorkerOptions is opts with DefaultWorkflowTaskPollers when opts leaves the pollers to
